@@ -1,0 +1,260 @@
+//! Configuration from the environment, read once at cold start.
+
+use std::collections::HashSet;
+use std::fmt;
+
+use crate::classify::Event;
+
+pub const DEFAULT_CLOCK_SKEW_SECS: u64 = 300;
+pub const DEFAULT_MAX_VALIDITY_SECS: u64 = 600;
+const MAX_WINDOW_SECS: u64 = 86_400;
+const MAX_KEY_LEN: usize = 32;
+
+#[derive(Clone)]
+pub struct Config {
+    pub topic_arn: String,
+    pub callback_keys: Vec<String>,
+    pub notify_events: HashSet<Event>,
+    pub clock_skew_secs: u64,
+    pub max_validity_secs: u64,
+}
+
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut events: Vec<_> = self.notify_events.iter().map(|e| e.as_str()).collect();
+        events.sort_unstable();
+        f.debug_struct("Config")
+            .field("topic_arn", &self.topic_arn)
+            .field(
+                "callback_keys",
+                &format_args!("[{} redacted]", self.callback_keys.len()),
+            )
+            .field("notify_events", &events)
+            .field("clock_skew_secs", &self.clock_skew_secs)
+            .field("max_validity_secs", &self.max_validity_secs)
+            .finish()
+    }
+}
+
+/// A variable that is missing or invalid; the text names it and never shows a key.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{variable}: {problem}")]
+pub struct ConfigError {
+    pub variable: &'static str,
+    pub problem: String,
+}
+
+impl Config {
+    pub fn from_env() -> Result<Config, ConfigError> {
+        Config::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads the configuration through `lookup`, which maps a variable name to its value.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
+        let topic_arn = required(&lookup, "SNS_TOPIC_ARN")?;
+        check_topic_arn(&topic_arn).map_err(|problem| ConfigError {
+            variable: "SNS_TOPIC_ARN",
+            problem,
+        })?;
+        let callback_keys =
+            parse_keys(&required(&lookup, "CALLBACK_KEYS")?).map_err(|problem| ConfigError {
+                variable: "CALLBACK_KEYS",
+                problem,
+            })?;
+        let notify_events = match lookup("NOTIFY_EVENTS") {
+            Some(value) => parse_events(&value).map_err(|problem| ConfigError {
+                variable: "NOTIFY_EVENTS",
+                problem,
+            })?,
+            None => HashSet::from([Event::Started, Event::StoppedAbnormally]),
+        };
+        Ok(Config {
+            topic_arn,
+            callback_keys,
+            notify_events,
+            clock_skew_secs: seconds(&lookup, "CLOCK_SKEW_SECS", DEFAULT_CLOCK_SKEW_SECS, 0)?,
+            max_validity_secs: seconds(&lookup, "MAX_VALIDITY_SECS", DEFAULT_MAX_VALIDITY_SECS, 1)?,
+        })
+    }
+}
+
+fn required(
+    lookup: &impl Fn(&str) -> Option<String>,
+    variable: &'static str,
+) -> Result<String, ConfigError> {
+    match lookup(variable) {
+        Some(value) if !value.trim().is_empty() => Ok(value.trim().to_string()),
+        _ => Err(ConfigError {
+            variable,
+            problem: "is required and not set".into(),
+        }),
+    }
+}
+
+fn check_topic_arn(arn: &str) -> Result<(), String> {
+    let parts: Vec<&str> = arn.split(':').collect();
+    let well_formed = parts.len() == 6
+        && parts[0] == "arn"
+        && parts[2] == "sns"
+        && parts.iter().all(|p| !p.is_empty());
+    if well_formed {
+        Ok(())
+    } else {
+        Err(format!(
+            "{arn:?} is not an SNS topic ARN (arn:<partition>:sns:<region>:<account>:<topic>)"
+        ))
+    }
+}
+
+fn parse_keys(value: &str) -> Result<Vec<String>, String> {
+    let keys: Vec<String> = value.split(',').map(|k| k.trim().to_string()).collect();
+    let count = keys.len();
+    for (i, key) in keys.iter().enumerate() {
+        let which = format!("key {} of {count}", i + 1);
+        if key.is_empty() {
+            return Err(format!("{which} is empty"));
+        }
+        if key.len() > MAX_KEY_LEN {
+            return Err(format!(
+                "{which} is longer than Tencent's {MAX_KEY_LEN} characters"
+            ));
+        }
+        if !key
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+        {
+            return Err(format!(
+                "{which} has a character other than letters, digits, '_' and '-'"
+            ));
+        }
+    }
+    Ok(keys)
+}
+
+fn parse_events(value: &str) -> Result<HashSet<Event>, String> {
+    let events = value
+        .split(',')
+        .map(str::trim)
+        .filter(|name| !name.is_empty())
+        .map(|name| name.parse::<Event>().map_err(|e| e.to_string()))
+        .collect::<Result<HashSet<_>, _>>()?;
+    if events.is_empty() {
+        return Err("names no event; leave it unset for the default".into());
+    }
+    Ok(events)
+}
+
+fn seconds(
+    lookup: &impl Fn(&str) -> Option<String>,
+    variable: &'static str,
+    default: u64,
+    min: u64,
+) -> Result<u64, ConfigError> {
+    let Some(raw) = lookup(variable) else {
+        return Ok(default);
+    };
+    match raw.trim().parse::<u64>() {
+        Ok(n) if (min..=MAX_WINDOW_SECS).contains(&n) => Ok(n),
+        _ => Err(ConfigError {
+            variable,
+            problem: format!("{raw:?} is not a whole number of seconds from {min} to {MAX_WINDOW_SECS}"),
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    const ARN: &str = "arn:aws:sns:eu-west-1:123456789012:live-events";
+
+    fn load(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Config::from_lookup(|name| map.get(name).cloned())
+    }
+
+    #[test]
+    fn defaults() {
+        let config = load(&[("SNS_TOPIC_ARN", ARN), ("CALLBACK_KEYS", "k1")]).unwrap();
+        assert_eq!(config.topic_arn, ARN);
+        assert_eq!(config.callback_keys, ["k1"]);
+        assert_eq!(
+            config.notify_events,
+            HashSet::from([Event::Started, Event::StoppedAbnormally])
+        );
+        assert_eq!(config.clock_skew_secs, 300);
+        assert_eq!(config.max_validity_secs, 600);
+    }
+
+    #[test]
+    fn every_variable_set() {
+        let config = load(&[
+            ("SNS_TOPIC_ARN", ARN),
+            ("CALLBACK_KEYS", " old_key , new-key\n"),
+            ("NOTIFY_EVENTS", "stream.started, stream.stopped,stream.stopped_abnormally"),
+            ("CLOCK_SKEW_SECS", "0"),
+            ("MAX_VALIDITY_SECS", "900"),
+        ])
+        .unwrap();
+        assert_eq!(config.callback_keys, ["old_key", "new-key"]);
+        assert_eq!(config.notify_events, HashSet::from(Event::ALL));
+        assert_eq!(config.clock_skew_secs, 0);
+        assert_eq!(config.max_validity_secs, 900);
+    }
+
+    #[test]
+    fn missing_required_variables_are_named() {
+        assert_eq!(
+            load(&[("CALLBACK_KEYS", "k")]).unwrap_err().variable,
+            "SNS_TOPIC_ARN"
+        );
+        assert_eq!(
+            load(&[("SNS_TOPIC_ARN", ARN), ("CALLBACK_KEYS", "  ")])
+                .unwrap_err()
+                .variable,
+            "CALLBACK_KEYS"
+        );
+    }
+
+    #[test]
+    fn invalid_values_are_named_without_showing_keys() {
+        let cases: &[(&[(&str, &str)], &str)] = &[
+            (&[("SNS_TOPIC_ARN", "live-events")], "SNS_TOPIC_ARN"),
+            (
+                &[("SNS_TOPIC_ARN", "arn:aws:sqs:eu-west-1:1:q")],
+                "SNS_TOPIC_ARN",
+            ),
+            (&[("CALLBACK_KEYS", "good,,also-good")], "CALLBACK_KEYS"),
+            (&[("CALLBACK_KEYS", "has space secret")], "CALLBACK_KEYS"),
+            (&[("CALLBACK_KEYS", &"k".repeat(33))], "CALLBACK_KEYS"),
+            (&[("NOTIFY_EVENTS", "stream.started,stream.ended")], "NOTIFY_EVENTS"),
+            (&[("NOTIFY_EVENTS", " , ")], "NOTIFY_EVENTS"),
+            (&[("CLOCK_SKEW_SECS", "-1")], "CLOCK_SKEW_SECS"),
+            (&[("CLOCK_SKEW_SECS", "5m")], "CLOCK_SKEW_SECS"),
+            (&[("MAX_VALIDITY_SECS", "0")], "MAX_VALIDITY_SECS"),
+            (&[("MAX_VALIDITY_SECS", "86401")], "MAX_VALIDITY_SECS"),
+        ];
+        for (overrides, variable) in cases {
+            let mut vars = vec![("SNS_TOPIC_ARN", ARN), ("CALLBACK_KEYS", "k1")];
+            vars.retain(|(name, _)| overrides.iter().all(|(o, _)| o != name));
+            vars.extend_from_slice(overrides);
+            let err = load(&vars).unwrap_err();
+            assert_eq!(&err.variable, variable, "{overrides:?}");
+            let text = err.to_string();
+            assert!(text.starts_with(variable), "{text}");
+            assert!(!text.contains("secret") && !text.contains("also-good"), "{text}");
+        }
+    }
+
+    #[test]
+    fn debug_output_hides_the_keys() {
+        let config = load(&[("SNS_TOPIC_ARN", ARN), ("CALLBACK_KEYS", "k-one,k-two")]).unwrap();
+        let shown = format!("{config:?}");
+        assert!(!shown.contains("k-one") && !shown.contains("k-two"), "{shown}");
+        assert!(shown.contains("2 redacted"));
+    }
+}

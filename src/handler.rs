@@ -1,0 +1,197 @@
+//! The HTTP contract with Tencent: every request gets a defined status and a short body.
+
+use std::collections::HashSet;
+use std::time::Instant;
+
+use lambda_http::http::{Method, StatusCode, header};
+use lambda_http::{Body, Request, Response};
+use serde_json::json;
+
+use crate::callback::{Callback, DecodeError, Envelope};
+use crate::classify::Event;
+use crate::config::Config;
+use crate::notification::Notification;
+use crate::publish::{PublishError, Publisher};
+use crate::signature::{SignatureError, Verifier};
+
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// Why a request was not answered with 200; the only place statuses are decided.
+#[derive(Debug, thiserror::Error)]
+pub enum Rejection {
+    #[error("method {0} is not allowed")]
+    MethodNotAllowed(Method),
+    #[error("body of {0} bytes is over the {MAX_BODY_BYTES}-byte limit")]
+    TooLarge(usize),
+    #[error(transparent)]
+    Malformed(#[from] DecodeError),
+    #[error(transparent)]
+    Unauthorized(#[from] SignatureError),
+    #[error(transparent)]
+    NotPublished(#[from] PublishError),
+}
+
+impl Rejection {
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Rejection::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
+            Rejection::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            Rejection::Malformed(_) => StatusCode::BAD_REQUEST,
+            Rejection::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            Rejection::NotPublished(_) => StatusCode::SERVICE_UNAVAILABLE,
+        }
+    }
+
+    /// What the caller is told; the detail stays in the log.
+    fn public_message(&self) -> &'static str {
+        match self {
+            Rejection::MethodNotAllowed(_) => "only POST is accepted",
+            Rejection::TooLarge(_) => "body too large",
+            Rejection::Malformed(_) => "malformed callback",
+            Rejection::Unauthorized(_) => "invalid or expired signature",
+            Rejection::NotPublished(_) => "notification not published; retry later",
+        }
+    }
+}
+
+/// What happened to a request that is answered 200.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Accepted {
+    Published { message_id: String },
+    NotNotified,
+    OtherEventType,
+}
+
+impl Accepted {
+    fn as_str(&self) -> &'static str {
+        match self {
+            Accepted::Published { .. } => "published",
+            Accepted::NotNotified => "not_notified",
+            Accepted::OtherEventType => "other_event_type",
+        }
+    }
+}
+
+/// The fields an operator searches the request's log line by.
+#[derive(Debug, Default)]
+struct Trail {
+    event: Option<Event>,
+    event_id: Option<String>,
+    stream_id: Option<String>,
+}
+
+/// Verifies, decodes, classifies and publishes callbacks.
+#[derive(Debug)]
+pub struct Relay<P> {
+    verifier: Verifier,
+    notify_events: HashSet<Event>,
+    publisher: P,
+}
+
+impl<P: Publisher> Relay<P> {
+    pub fn new(config: &Config, publisher: P) -> Self {
+        Relay {
+            verifier: Verifier::new(
+                config.callback_keys.clone(),
+                config.clock_skew_secs,
+                config.max_validity_secs,
+            ),
+            notify_events: config.notify_events.clone(),
+            publisher,
+        }
+    }
+
+    pub fn publisher(&self) -> &P {
+        &self.publisher
+    }
+
+    /// Answers one HTTP request at Unix time `now`, and logs one line about it.
+    pub async fn handle(&self, request: Request, now: u64) -> Response<Body> {
+        let started = Instant::now();
+        let mut trail = Trail::default();
+        let result = self.process(&request, now, &mut trail).await;
+        let elapsed_us = started.elapsed().as_micros() as u64;
+        let event = trail.event.map(Event::as_str).unwrap_or_default();
+        let event_id = trail.event_id.as_deref().unwrap_or_default();
+        let stream_id = trail.stream_id.as_deref().unwrap_or_default();
+        match result {
+            Ok(accepted) => {
+                let message_id = match &accepted {
+                    Accepted::Published { message_id } => message_id.as_str(),
+                    _ => "",
+                };
+                tracing::info!(
+                    outcome = accepted.as_str(),
+                    status = 200,
+                    event,
+                    event_id,
+                    stream_id,
+                    message_id,
+                    elapsed_us,
+                    "callback accepted"
+                );
+                reply(StatusCode::OK, json!({"code": 0}))
+            }
+            Err(rejection) => {
+                let status = rejection.status();
+                let detail = rejection.to_string();
+                if status.is_server_error() {
+                    tracing::error!(outcome = "rejected", status = status.as_u16(), event, event_id, stream_id, detail, elapsed_us, "callback not published");
+                } else {
+                    tracing::warn!(outcome = "rejected", status = status.as_u16(), event, event_id, stream_id, detail, elapsed_us, "callback rejected");
+                }
+                let mut response = reply(
+                    status,
+                    json!({"code": status.as_u16(), "message": rejection.public_message()}),
+                );
+                if let Rejection::MethodNotAllowed(_) = rejection {
+                    response
+                        .headers_mut()
+                        .insert(header::ALLOW, header::HeaderValue::from_static("POST"));
+                }
+                response
+            }
+        }
+    }
+
+    async fn process(
+        &self,
+        request: &Request,
+        now: u64,
+        trail: &mut Trail,
+    ) -> Result<Accepted, Rejection> {
+        if request.method() != Method::POST {
+            return Err(Rejection::MethodNotAllowed(request.method().clone()));
+        }
+        let body: &[u8] = request.body().as_ref();
+        if body.len() > MAX_BODY_BYTES {
+            return Err(Rejection::TooLarge(body.len()));
+        }
+        let envelope = Envelope::parse(body)?;
+        let Some(push) = envelope.push_event()? else {
+            return Ok(Accepted::OtherEventType);
+        };
+        let verified =
+            self.verifier
+                .verify(body, envelope.t.as_ref(), envelope.sign.as_ref(), now)?;
+        let callback = verified.try_map(|body| Callback::decode(body, push))?;
+        let class = callback.get().classification();
+        trail.event = Some(class.event);
+        trail.event_id = Some(callback.get().event_id());
+        trail.stream_id = Some(callback.get().stream_id.clone());
+        if !self.notify_events.contains(&class.event) {
+            return Ok(Accepted::NotNotified);
+        }
+        let notification = Notification::new(&callback);
+        let message_id = self.publisher.publish(&notification).await?;
+        Ok(Accepted::Published { message_id })
+    }
+}
+
+fn reply(status: StatusCode, body: serde_json::Value) -> Response<Body> {
+    Response::builder()
+        .status(status)
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::Text(body.to_string()))
+        .expect("a static status and header always build")
+}

@@ -1,0 +1,24 @@
+use std::convert::Infallible;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use lambda_http::{Error, Request, service_fn};
+use live_callback_relay::publish::sns::SnsPublisher;
+use live_callback_relay::{Config, Relay};
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), Error> {
+    lambda_http::tracing::init_default_subscriber();
+    let config = Config::from_env().inspect_err(|e| tracing::error!(error = %e, "invalid configuration"))?;
+    let publisher = SnsPublisher::from_environment(config.topic_arn.clone()).await;
+    let relay = &Relay::new(&config, publisher);
+    lambda_http::run(service_fn(move |request: Request| async move {
+        Ok::<_, Infallible>(relay.handle(request, unix_now()).await)
+    }))
+    .await
+}
+
+fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}

@@ -1,0 +1,317 @@
+//! One SNS message per notified event: a rendering for each kind of subscriber and the
+//! attributes subscription filter policies match on.
+
+use serde::Serialize;
+
+use crate::callback::Callback;
+use crate::classify::Event;
+use crate::document::Document;
+use crate::signature::Authentic;
+use crate::text;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AttributeValue {
+    String(String),
+    Number(String),
+}
+
+/// What is published; built only from a verified callback.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Notification {
+    pub event: Event,
+    pub event_id: String,
+    pub stream_id: String,
+    pub subject: String,
+    /// The `MessageStructure=json` message: `default`, `email` and `sms` renderings.
+    pub message: String,
+    pub attributes: Vec<(&'static str, AttributeValue)>,
+}
+
+#[derive(Serialize)]
+struct PerProtocol {
+    default: String,
+    email: String,
+    sms: String,
+}
+
+impl Notification {
+    pub fn new(callback: &Authentic<Callback>) -> Notification {
+        let cb = callback.get();
+        let class = cb.classification();
+        let event_id = cb.event_id();
+        let document = serde_json::to_string(&Document::new(cb, class, &event_id))
+            .expect("a document of strings and integers always serializes");
+        let message = serde_json::to_string(&PerProtocol {
+            default: document,
+            email: text::email(cb, class, &event_id),
+            sms: text::sms(cb, class),
+        })
+        .expect("strings always serialize");
+
+        let mut attributes = vec![
+            ("event", string(class.event.as_str())),
+            ("event_id", string(&event_id)),
+            ("stream_id", string(&cb.stream_id)),
+            ("app", string(&cb.app)),
+            ("appname", string(&cb.appname)),
+            ("appid", AttributeValue::Number(cb.appid.to_string())),
+            ("region", string(cb.region().as_str())),
+        ];
+        if let Some(reason) = class.reason {
+            attributes.push(("errcode", AttributeValue::Number(cb.errcode.to_string())));
+            attributes.push(("reason", string(reason.as_str())));
+        }
+        // SNS refuses empty attribute values; an absent attribute matches no filter value.
+        attributes.retain(|(_, value)| !matches!(value, AttributeValue::String(s) if s.is_empty()));
+
+        Notification {
+            event: class.event,
+            subject: text::subject(cb, class),
+            event_id,
+            stream_id: cb.stream_id.clone(),
+            message,
+            attributes,
+        }
+    }
+}
+
+fn string(value: &str) -> AttributeValue {
+    AttributeValue::String(value.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::callback::Envelope;
+    use crate::signature::{Verifier, sign};
+    use serde_json::{Value, json};
+
+    const START: &str = include_str!("../tests/fixtures/seed_push_start.json");
+    const STOP: &str = include_str!("../tests/fixtures/seed_push_interrupt.json");
+
+    fn notification(sample: &str, changes: Value) -> Notification {
+        let mut body: Value = serde_json::from_str(sample).unwrap();
+        for (k, v) in changes.as_object().unwrap() {
+            body[k] = v.clone();
+        }
+        let t = body["t"].as_u64().unwrap();
+        body["sign"] = json!(sign("key", t));
+        let bytes = body.to_string().into_bytes();
+        let envelope = Envelope::parse(&bytes).unwrap();
+        let push = envelope.push_event().unwrap().unwrap();
+        let verified = Verifier::new(vec!["key".into()], 300, 600)
+            .verify(bytes.as_slice(), envelope.t.as_ref(), envelope.sign.as_ref(), t)
+            .unwrap();
+        let callback = verified.try_map(|b| Callback::decode(b, push)).unwrap();
+        Notification::new(&callback)
+    }
+
+    fn renderings(n: &Notification) -> (Value, String, String) {
+        let message: Value = serde_json::from_str(&n.message).unwrap();
+        let keys: Vec<_> = message.as_object().unwrap().keys().cloned().collect();
+        assert_eq!(keys, ["default", "email", "sms"]);
+        (
+            serde_json::from_str(message["default"].as_str().unwrap()).unwrap(),
+            message["email"].as_str().unwrap().to_string(),
+            message["sms"].as_str().unwrap().to_string(),
+        )
+    }
+
+    fn abnormal_stop() -> Notification {
+        notification(
+            STOP,
+            json!({"errcode": 12, "errmsg": "network error", "set_id": 9,
+                   "stream_param": "txSecret=0f0e0d0c0b0a&txTime=65A0B1C2"}),
+        )
+    }
+
+    #[test]
+    fn machine_document_of_a_start() {
+        let (doc, _, _) = renderings(&notification(START, json!({})));
+        assert_eq!(
+            doc,
+            json!({
+                "version": 1,
+                "event": "stream.started",
+                "event_id": "2210464508206756938-start",
+                "reason": null,
+                "reason_description": null,
+                "stream_id": "test_stream",
+                "channel_id": "test_stream",
+                "app": "test.domain.com",
+                "appname": "live",
+                "appid": 12345678,
+                "sequence": "2210464508206756938",
+                "event_time": "2023-12-28T02:44:38Z",
+                "event_time_unix": 1703731478,
+                "push_duration_ms": null,
+                "errcode": 0,
+                "errmsg": "ok",
+                "region": "mainland",
+                "set_id": 2,
+                "node": "42.81.194.37",
+                "user_ip": "1.1.1.1",
+                "idc_id": 34,
+                "width": 0,
+                "height": 0,
+                "stream_param": "stream_param=test"
+            })
+        );
+    }
+
+    #[test]
+    fn machine_document_of_an_abnormal_stop() {
+        let n = abnormal_stop();
+        let (doc, _, _) = renderings(&n);
+        assert_eq!(doc["event"], "stream.stopped_abnormally");
+        assert_eq!(doc["event_id"], "2210464508206756938-stop");
+        assert_eq!(doc["reason"], "network");
+        assert_eq!(
+            doc["reason_description"],
+            "The network on the push link was abnormal."
+        );
+        assert_eq!(doc["push_duration_ms"], 128581);
+        assert_eq!(doc["errcode"], 12);
+        assert_eq!(doc["region"], "international");
+        assert_eq!(doc["stream_param"], "txSecret=***&txTime=65A0B1C2");
+    }
+
+    #[test]
+    fn attributes_of_a_start() {
+        let n = notification(START, json!({}));
+        let s = |v: &str| AttributeValue::String(v.into());
+        assert_eq!(
+            n.attributes,
+            vec![
+                ("event", s("stream.started")),
+                ("event_id", s("2210464508206756938-start")),
+                ("stream_id", s("test_stream")),
+                ("app", s("test.domain.com")),
+                ("appname", s("live")),
+                ("appid", AttributeValue::Number("12345678".into())),
+                ("region", s("mainland")),
+            ]
+        );
+    }
+
+    #[test]
+    fn attributes_of_a_stop_carry_errcode_and_reason_and_match_the_document() {
+        let n = abnormal_stop();
+        let (doc, _, _) = renderings(&n);
+        assert!(n.attributes.contains(&("errcode", AttributeValue::Number("12".into()))));
+        assert!(n.attributes.contains(&("reason", AttributeValue::String("network".into()))));
+        for (name, value) in &n.attributes {
+            let in_doc = match &doc[*name] {
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            let attr = match value {
+                AttributeValue::String(s) | AttributeValue::Number(s) => s,
+            };
+            assert_eq!(&in_doc, attr, "{name}");
+        }
+    }
+
+    #[test]
+    fn empty_strings_are_not_sent_as_attributes() {
+        let n = notification(START, json!({"app": ""}));
+        assert!(n.attributes.iter().all(|(name, _)| *name != "app"));
+    }
+
+    #[test]
+    fn email_tells_a_person_what_happened() {
+        let (_, email, _) = renderings(&abnormal_stop());
+        assert_eq!(
+            email,
+            "The stream \"test_stream\" stopped abnormally. The network on the push link was abnormal.\n\
+             \n\
+             Stream:      test_stream\n\
+             Domain:      test.domain.com\n\
+             App path:    live\n\
+             Stopped at:  2023-12-28 02:46:46 UTC\n\
+             Live for:    2 min 08 s\n\
+             Why:         network (errcode 12: \"network error\")\n\
+             Pushed from: 1.1.1.1 (outside the Chinese mainland), access node 42.81.194.37\n\
+             Push params: txSecret=***&txTime=65A0B1C2\n\
+             Sequence:    2210464508206756938\n\
+             Event ID:    2210464508206756938-stop\n\
+             \n\
+             -- \n\
+             Sent by live-callback-relay for Tencent Cloud live streaming (APPID 12345678).\n"
+        );
+    }
+
+    #[test]
+    fn email_of_a_start_and_of_a_normal_stop() {
+        let (_, email, _) = renderings(&notification(START, json!({"width": 1920, "height": 1080})));
+        assert!(email.starts_with("The stream \"test_stream\" went live.\n"));
+        assert!(email.contains("Started at:  2023-12-28 02:44:38 UTC\n"));
+        assert!(email.contains("Video:       1920x1080\n"));
+        let (_, email, _) = renderings(&notification(STOP, json!({})));
+        assert!(email.starts_with("The stream \"test_stream\" was stopped by its pusher.\n"));
+        assert!(email.contains("Why:         client_stopped (errcode 1:"));
+    }
+
+    #[test]
+    fn sms_is_one_short_line() {
+        let (_, _, sms) = renderings(&abnormal_stop());
+        assert_eq!(
+            sms,
+            "Stream test_stream dropped (network, errcode 12) at 02:46 UTC."
+        );
+        let long = "x".repeat(500);
+        let (_, _, sms) = renderings(&notification(START, json!({"stream_id": long})));
+        assert!(sms.chars().count() < 100, "{sms}");
+        assert!(!sms.contains('\n'));
+    }
+
+    #[test]
+    fn subjects() {
+        assert_eq!(
+            notification(START, json!({})).subject,
+            "Stream started: test_stream on test.domain.com/live"
+        );
+        assert_eq!(
+            notification(STOP, json!({})).subject,
+            "Stream stopped: test_stream on test.domain.com/live"
+        );
+        assert_eq!(
+            abnormal_stop().subject,
+            "Stream dropped (network): test_stream on test.domain.com/live"
+        );
+    }
+
+    #[test]
+    fn subject_is_short_printable_ascii_whatever_the_stream_name() {
+        for name in [
+            "直播间\r\nBcc: victim@example.com".to_string(),
+            "\u{0}\u{7f}\t".to_string(),
+            "a".repeat(300),
+            "é".repeat(120),
+        ] {
+            let subject = notification(START, json!({ "stream_id": name })).subject;
+            assert!(subject.len() <= 99, "{subject}");
+            assert!(
+                subject.bytes().all(|b| (0x20..0x7f).contains(&b)),
+                "{subject:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn control_characters_cannot_forge_email_lines() {
+        let (_, email, _) = renderings(&notification(
+            START,
+            json!({"stream_id": "cam\nEvent ID:    forged"}),
+        ));
+        assert!(!email.contains("\nEvent ID:    forged"), "{email}");
+    }
+
+    #[test]
+    fn no_secret_reaches_any_rendering() {
+        let n = abnormal_stop();
+        assert!(!n.message.contains("0f0e0d0c0b0a"));
+        assert!(!n.message.contains(&sign("key", 1703732206)));
+        assert!(!n.subject.contains("0f0e0d0c0b0a"));
+    }
+}

@@ -1,0 +1,327 @@
+//! Tencent's callback signature: `sign = hex(MD5(key + t))`, `t` being the expiry time.
+
+use std::fmt;
+
+use md5::{Digest, Md5};
+use serde_json::Value;
+
+/// Why a callback's `t` / `sign` pair was refused. Never carries the `sign` or a key.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SignatureError {
+    #[error("t is missing")]
+    MissingTime,
+    #[error("t is not an unsigned decimal integer")]
+    MalformedTime,
+    #[error("sign is missing")]
+    MissingSign,
+    #[error("sign is not 32 hexadecimal digits")]
+    MalformedSign,
+    #[error("t expired {seconds_ago} s ago (allowed clock skew {skew} s)")]
+    Expired { seconds_ago: u64, skew: u64 },
+    #[error("t lies {seconds_ahead} s in the future, beyond the allowed validity")]
+    TooFarInFuture { seconds_ahead: u64 },
+    #[error("sign does not match any configured callback key")]
+    Mismatch,
+}
+
+/// A value that passed signature verification; only [`Verifier::verify`] creates one.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Authentic<T>(T);
+
+impl<T> Authentic<T> {
+    pub fn get(&self) -> &T {
+        &self.0
+    }
+
+    /// Transforms the verified value, keeping the proof of verification.
+    pub fn try_map<U, E>(self, f: impl FnOnce(T) -> Result<U, E>) -> Result<Authentic<U>, E> {
+        f(self.0).map(Authentic)
+    }
+}
+
+/// Checks `t` and `sign` against the configured keys and the clock passed in.
+#[derive(Clone)]
+pub struct Verifier {
+    keys: Vec<String>,
+    clock_skew_secs: u64,
+    max_validity_secs: u64,
+}
+
+impl fmt::Debug for Verifier {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Verifier")
+            .field("keys", &format_args!("[{} redacted]", self.keys.len()))
+            .field("clock_skew_secs", &self.clock_skew_secs)
+            .field("max_validity_secs", &self.max_validity_secs)
+            .finish()
+    }
+}
+
+impl Verifier {
+    pub fn new(keys: Vec<String>, clock_skew_secs: u64, max_validity_secs: u64) -> Self {
+        Self {
+            keys,
+            clock_skew_secs,
+            max_validity_secs,
+        }
+    }
+
+    /// Verifies the `t` and `sign` JSON values of a callback at Unix time `now`,
+    /// and vouches for `claims`, the callback they came with.
+    pub fn verify<T>(
+        &self,
+        claims: T,
+        t: Option<&Value>,
+        sign: Option<&Value>,
+        now: u64,
+    ) -> Result<Authentic<T>, SignatureError> {
+        let t = parse_time(t.ok_or(SignatureError::MissingTime)?)?;
+        let sign = parse_sign(sign.ok_or(SignatureError::MissingSign)?)?;
+        self.check_window(t, now)?;
+        let t_digits = t.to_string();
+        let matches = self.keys.iter().fold(false, |found, key| {
+            found | constant_time_eq(&digest(key, &t_digits), &sign)
+        });
+        if matches {
+            Ok(Authentic(claims))
+        } else {
+            Err(SignatureError::Mismatch)
+        }
+    }
+
+    fn check_window(&self, t: u64, now: u64) -> Result<(), SignatureError> {
+        if now > t.saturating_add(self.clock_skew_secs) {
+            return Err(SignatureError::Expired {
+                seconds_ago: now - t,
+                skew: self.clock_skew_secs,
+            });
+        }
+        let latest = now
+            .saturating_add(self.max_validity_secs)
+            .saturating_add(self.clock_skew_secs);
+        if t > latest {
+            return Err(SignatureError::TooFarInFuture {
+                seconds_ahead: t - now,
+            });
+        }
+        Ok(())
+    }
+}
+
+/// The `sign` Tencent sends for `key` and expiry `t`: 32 lowercase hex digits.
+pub fn sign(key: &str, t: u64) -> String {
+    hex::encode(digest(key, &t.to_string()))
+}
+
+fn digest(key: &str, t_digits: &str) -> [u8; 16] {
+    let mut hasher = Md5::new();
+    hasher.update(key.as_bytes());
+    hasher.update(t_digits.as_bytes());
+    hasher.finalize().into()
+}
+
+/// `t` as a JSON number or a string of digits; hashed later in canonical decimal form.
+fn parse_time(value: &Value) -> Result<u64, SignatureError> {
+    match value {
+        Value::Number(n) => n.as_u64().ok_or(SignatureError::MalformedTime),
+        Value::String(s) if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) => {
+            s.parse().map_err(|_| SignatureError::MalformedTime)
+        }
+        _ => Err(SignatureError::MalformedTime),
+    }
+}
+
+fn parse_sign(value: &Value) -> Result<[u8; 16], SignatureError> {
+    let text = value.as_str().ok_or(SignatureError::MalformedSign)?;
+    let mut bytes = [0u8; 16];
+    hex::decode_to_slice(text, &mut bytes).map_err(|_| SignatureError::MalformedSign)?;
+    Ok(bytes)
+}
+
+fn constant_time_eq(a: &[u8; 16], b: &[u8; 16]) -> bool {
+    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    const KEY: &str = "5d41402abc4b2a76b9719d911017c592";
+    const T: u64 = 1_626_839_220;
+    const KNOWN_SIGN: &str = "5ee8ca6c28cbe415b40352969cdf8249";
+
+    fn verifier(keys: &[&str]) -> Verifier {
+        Verifier::new(keys.iter().map(|k| k.to_string()).collect(), 300, 600)
+    }
+
+    fn check(v: &Verifier, t: Value, sign: Value, now: u64) -> Result<(), SignatureError> {
+        v.verify((), Some(&t), Some(&sign), now).map(|_| ())
+    }
+
+    #[test]
+    fn known_answer_from_tencent_docs() {
+        assert_eq!(sign(KEY, T), KNOWN_SIGN);
+        assert_eq!(check(&verifier(&[KEY]), json!(T), json!(KNOWN_SIGN), T), Ok(()));
+    }
+
+    #[test]
+    fn t_as_string_of_digits_is_accepted() {
+        assert_eq!(
+            check(&verifier(&[KEY]), json!("1626839220"), json!(KNOWN_SIGN), T),
+            Ok(())
+        );
+    }
+
+    #[test]
+    fn leading_zeros_are_hashed_in_canonical_form() {
+        assert_eq!(
+            check(&verifier(&[KEY]), json!("001626839220"), json!(KNOWN_SIGN), T),
+            Ok(())
+        );
+    }
+
+    #[test]
+    fn uppercase_hex_sign_is_accepted() {
+        let upper = KNOWN_SIGN.to_ascii_uppercase();
+        assert_eq!(check(&verifier(&[KEY]), json!(T), json!(upper), T), Ok(()));
+    }
+
+    #[test]
+    fn every_key_of_a_rotation_is_accepted() {
+        let v = verifier(&["old-key", KEY, "new_key"]);
+        for key in ["old-key", KEY, "new_key"] {
+            assert_eq!(check(&v, json!(T), json!(sign(key, T)), T), Ok(()), "{key}");
+        }
+    }
+
+    #[test]
+    fn wrong_key_is_rejected() {
+        let v = verifier(&["another-key"]);
+        assert_eq!(
+            check(&v, json!(T), json!(KNOWN_SIGN), T),
+            Err(SignatureError::Mismatch)
+        );
+    }
+
+    #[test]
+    fn tampered_sign_is_rejected() {
+        let mut tampered = KNOWN_SIGN.to_string();
+        tampered.replace_range(0..1, "6");
+        assert_eq!(
+            check(&verifier(&[KEY]), json!(T), json!(tampered), T),
+            Err(SignatureError::Mismatch)
+        );
+    }
+
+    #[test]
+    fn sign_bound_to_other_t_is_rejected() {
+        assert_eq!(
+            check(&verifier(&[KEY]), json!(T + 1), json!(KNOWN_SIGN), T),
+            Err(SignatureError::Mismatch)
+        );
+    }
+
+    #[test]
+    fn expiry_edges_with_clock_skew() {
+        let v = verifier(&[KEY]);
+        assert_eq!(check(&v, json!(T), json!(KNOWN_SIGN), T + 300), Ok(()));
+        assert_eq!(
+            check(&v, json!(T), json!(KNOWN_SIGN), T + 301),
+            Err(SignatureError::Expired {
+                seconds_ago: 301,
+                skew: 300
+            })
+        );
+    }
+
+    #[test]
+    fn future_edges_with_validity_and_skew() {
+        let v = verifier(&[KEY]);
+        let now = T - 900;
+        assert_eq!(check(&v, json!(T), json!(KNOWN_SIGN), now), Ok(()));
+        assert_eq!(
+            check(&v, json!(T), json!(KNOWN_SIGN), now - 1),
+            Err(SignatureError::TooFarInFuture { seconds_ahead: 901 })
+        );
+    }
+
+    #[test]
+    fn far_future_t_does_not_overflow() {
+        let t = u64::MAX;
+        assert_eq!(
+            check(&verifier(&[KEY]), json!(t), json!(sign(KEY, t)), T),
+            Err(SignatureError::TooFarInFuture {
+                seconds_ahead: u64::MAX - T
+            })
+        );
+    }
+
+    #[test]
+    fn malformed_t_is_rejected() {
+        let v = verifier(&[KEY]);
+        for t in [
+            json!(-1),
+            json!(1626839220.0),
+            json!(1.6e9),
+            json!("+1626839220"),
+            json!("-1626839220"),
+            json!(" 1626839220"),
+            json!("1626839220 "),
+            json!("1626839220.5"),
+            json!("0x60f7b0b4"),
+            json!(""),
+            json!("99999999999999999999999"),
+            json!(99999999999999999999999.0),
+            json!(null),
+            json!(true),
+            json!([T]),
+        ] {
+            assert_eq!(
+                check(&v, t.clone(), json!(KNOWN_SIGN), T),
+                Err(SignatureError::MalformedTime),
+                "{t}"
+            );
+        }
+    }
+
+    #[test]
+    fn malformed_sign_is_rejected() {
+        let v = verifier(&[KEY]);
+        let too_long = format!("{KNOWN_SIGN}0");
+        for s in [
+            json!(&KNOWN_SIGN[..31]),
+            json!(too_long),
+            json!("5ee8ca6c28cbe415b40352969cdf824g"),
+            json!(""),
+            json!(1234),
+            json!(null),
+        ] {
+            assert_eq!(
+                check(&v, json!(T), s.clone(), T),
+                Err(SignatureError::MalformedSign),
+                "{s}"
+            );
+        }
+    }
+
+    #[test]
+    fn missing_fields_are_named() {
+        let v = verifier(&[KEY]);
+        assert_eq!(
+            v.verify((), None, Some(&json!(KNOWN_SIGN)), T).map(|_| ()),
+            Err(SignatureError::MissingTime)
+        );
+        assert_eq!(
+            v.verify((), Some(&json!(T)), None, T).map(|_| ()),
+            Err(SignatureError::MissingSign)
+        );
+    }
+
+    #[test]
+    fn debug_output_hides_the_keys() {
+        let shown = format!("{:?}", verifier(&[KEY]));
+        assert!(!shown.contains(KEY), "{shown}");
+        assert!(shown.contains("1 redacted"), "{shown}");
+    }
+}
