@@ -35,7 +35,9 @@ pub struct Envelope {
 
 impl Envelope {
     pub fn parse(body: &[u8]) -> Result<Envelope, DecodeError> {
-        serde_json::from_slice(body).map_err(|e| DecodeError::NotJsonObject(describe(&e)))
+        let text = std::str::from_utf8(body)
+            .map_err(|e| DecodeError::NotJsonObject(format!("not UTF-8: {e}")))?;
+        serde_json::from_str(text).map_err(|e| DecodeError::NotJsonObject(describe(&e)))
     }
 
     /// The push event this callback reports, or `None` for other callback types.
@@ -265,7 +267,10 @@ mod tests {
     fn seed_push_start_sample_decodes_every_field() {
         let envelope = Envelope::parse(START_SAMPLE.as_bytes()).unwrap();
         assert_eq!(envelope.t, Some(json!(1703732078)));
-        assert_eq!(envelope.sign, Some(json!("df49************************f5d4")));
+        assert_eq!(
+            envelope.sign,
+            Some(json!("df49************************f5d4"))
+        );
         assert_eq!(
             decode(START_SAMPLE).unwrap(),
             Callback {
@@ -336,7 +341,11 @@ mod tests {
 
     #[test]
     fn width_and_height_are_kept() {
-        let body = with(&with(START_SAMPLE, "width", json!(1280)), "height", json!(720));
+        let body = with(
+            &with(START_SAMPLE, "width", json!(1280)),
+            "height",
+            json!(720),
+        );
         let cb = decode(&body).unwrap();
         assert_eq!((cb.width, cb.height), (1280, 720));
     }
@@ -426,6 +435,10 @@ mod tests {
     fn envelope_errors() {
         assert!(matches!(
             Envelope::parse(b"not json"),
+            Err(DecodeError::NotJsonObject(_))
+        ));
+        assert!(matches!(
+            Envelope::parse(b"{\"event_type\":1,\"x\":\"\xff\"}"),
             Err(DecodeError::NotJsonObject(_))
         ));
         assert!(matches!(

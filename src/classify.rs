@@ -30,7 +30,9 @@ impl fmt::Display for Event {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown event {0:?}; known events are stream.started, stream.stopped, stream.stopped_abnormally")]
+#[error(
+    "unknown event {0:?}; known events are stream.started, stream.stopped, stream.stopped_abnormally"
+)]
 pub struct UnknownEvent(pub String);
 
 impl FromStr for Event {
@@ -188,7 +190,9 @@ mod tests {
             (&[19], Reason::ThirdPartyAuth),
             (&[33], Reason::AbnormalAmf),
             (
-                &[0, 18, 21, 22, 25, 26, 27, 28, 29, 30, 31, 32, 34, 36, -1, 1000],
+                &[
+                    0, 18, 21, 22, 25, 26, 27, 28, 29, 30, 31, 32, 34, 36, -1, 1000,
+                ],
                 Reason::Unknown,
             ),
         ];

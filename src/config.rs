@@ -157,7 +157,9 @@ fn seconds(
         Ok(n) if (min..=MAX_WINDOW_SECS).contains(&n) => Ok(n),
         _ => Err(ConfigError {
             variable,
-            problem: format!("{raw:?} is not a whole number of seconds from {min} to {MAX_WINDOW_SECS}"),
+            problem: format!(
+                "{raw:?} is not a whole number of seconds from {min} to {MAX_WINDOW_SECS}"
+            ),
         }),
     }
 }
@@ -195,7 +197,10 @@ mod tests {
         let config = load(&[
             ("SNS_TOPIC_ARN", ARN),
             ("CALLBACK_KEYS", " old_key , new-key\n"),
-            ("NOTIFY_EVENTS", "stream.started, stream.stopped,stream.stopped_abnormally"),
+            (
+                "NOTIFY_EVENTS",
+                "stream.started, stream.stopped,stream.stopped_abnormally",
+            ),
             ("CLOCK_SKEW_SECS", "0"),
             ("MAX_VALIDITY_SECS", "900"),
         ])
@@ -231,7 +236,10 @@ mod tests {
             (&[("CALLBACK_KEYS", "good,,also-good")], "CALLBACK_KEYS"),
             (&[("CALLBACK_KEYS", "has space secret")], "CALLBACK_KEYS"),
             (&[("CALLBACK_KEYS", &"k".repeat(33))], "CALLBACK_KEYS"),
-            (&[("NOTIFY_EVENTS", "stream.started,stream.ended")], "NOTIFY_EVENTS"),
+            (
+                &[("NOTIFY_EVENTS", "stream.started,stream.ended")],
+                "NOTIFY_EVENTS",
+            ),
             (&[("NOTIFY_EVENTS", " , ")], "NOTIFY_EVENTS"),
             (&[("CLOCK_SKEW_SECS", "-1")], "CLOCK_SKEW_SECS"),
             (&[("CLOCK_SKEW_SECS", "5m")], "CLOCK_SKEW_SECS"),
@@ -246,7 +254,10 @@ mod tests {
             assert_eq!(&err.variable, variable, "{overrides:?}");
             let text = err.to_string();
             assert!(text.starts_with(variable), "{text}");
-            assert!(!text.contains("secret") && !text.contains("also-good"), "{text}");
+            assert!(
+                !text.contains("secret") && !text.contains("also-good"),
+                "{text}"
+            );
         }
     }
 
@@ -254,7 +265,10 @@ mod tests {
     fn debug_output_hides_the_keys() {
         let config = load(&[("SNS_TOPIC_ARN", ARN), ("CALLBACK_KEYS", "k-one,k-two")]).unwrap();
         let shown = format!("{config:?}");
-        assert!(!shown.contains("k-one") && !shown.contains("k-two"), "{shown}");
+        assert!(
+            !shown.contains("k-one") && !shown.contains("k-two"),
+            "{shown}"
+        );
         assert!(shown.contains("2 redacted"));
     }
 }

@@ -136,9 +136,27 @@ impl<P: Publisher> Relay<P> {
                 let status = rejection.status();
                 let detail = rejection.to_string();
                 if status.is_server_error() {
-                    tracing::error!(outcome = "rejected", status = status.as_u16(), event, event_id, stream_id, detail, elapsed_us, "callback not published");
+                    tracing::error!(
+                        outcome = "rejected",
+                        status = status.as_u16(),
+                        event,
+                        event_id,
+                        stream_id,
+                        detail,
+                        elapsed_us,
+                        "callback not published"
+                    );
                 } else {
-                    tracing::warn!(outcome = "rejected", status = status.as_u16(), event, event_id, stream_id, detail, elapsed_us, "callback rejected");
+                    tracing::warn!(
+                        outcome = "rejected",
+                        status = status.as_u16(),
+                        event,
+                        event_id,
+                        stream_id,
+                        detail,
+                        elapsed_us,
+                        "callback rejected"
+                    );
                 }
                 let mut response = reply(
                     status,

@@ -8,7 +8,8 @@ use live_callback_relay::{Config, Relay};
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     lambda_http::tracing::init_default_subscriber();
-    let config = Config::from_env().inspect_err(|e| tracing::error!(error = %e, "invalid configuration"))?;
+    let config =
+        Config::from_env().inspect_err(|e| tracing::error!(error = %e, "invalid configuration"))?;
     let publisher = SnsPublisher::from_environment(config.topic_arn.clone()).await;
     let relay = &Relay::new(&config, publisher);
     lambda_http::run(service_fn(move |request: Request| async move {

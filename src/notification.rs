@@ -100,7 +100,12 @@ mod tests {
         let envelope = Envelope::parse(&bytes).unwrap();
         let push = envelope.push_event().unwrap().unwrap();
         let verified = Verifier::new(vec!["key".into()], 300, 600)
-            .verify(bytes.as_slice(), envelope.t.as_ref(), envelope.sign.as_ref(), t)
+            .verify(
+                bytes.as_slice(),
+                envelope.t.as_ref(),
+                envelope.sign.as_ref(),
+                t,
+            )
             .unwrap();
         let callback = verified.try_map(|b| Callback::decode(b, push)).unwrap();
         Notification::new(&callback)
@@ -198,8 +203,14 @@ mod tests {
     fn attributes_of_a_stop_carry_errcode_and_reason_and_match_the_document() {
         let n = abnormal_stop();
         let (doc, _, _) = renderings(&n);
-        assert!(n.attributes.contains(&("errcode", AttributeValue::Number("12".into()))));
-        assert!(n.attributes.contains(&("reason", AttributeValue::String("network".into()))));
+        assert!(
+            n.attributes
+                .contains(&("errcode", AttributeValue::Number("12".into())))
+        );
+        assert!(
+            n.attributes
+                .contains(&("reason", AttributeValue::String("network".into())))
+        );
         for (name, value) in &n.attributes {
             let in_doc = match &doc[*name] {
                 Value::String(s) => s.clone(),
@@ -243,7 +254,8 @@ mod tests {
 
     #[test]
     fn email_of_a_start_and_of_a_normal_stop() {
-        let (_, email, _) = renderings(&notification(START, json!({"width": 1920, "height": 1080})));
+        let (_, email, _) =
+            renderings(&notification(START, json!({"width": 1920, "height": 1080})));
         assert!(email.starts_with("The stream \"test_stream\" went live.\n"));
         assert!(email.contains("Started at:  2023-12-28 02:44:38 UTC\n"));
         assert!(email.contains("Video:       1920x1080\n"));

@@ -162,7 +162,10 @@ mod tests {
     #[test]
     fn known_answer_from_tencent_docs() {
         assert_eq!(sign(KEY, T), KNOWN_SIGN);
-        assert_eq!(check(&verifier(&[KEY]), json!(T), json!(KNOWN_SIGN), T), Ok(()));
+        assert_eq!(
+            check(&verifier(&[KEY]), json!(T), json!(KNOWN_SIGN), T),
+            Ok(())
+        );
     }
 
     #[test]
@@ -176,7 +179,12 @@ mod tests {
     #[test]
     fn leading_zeros_are_hashed_in_canonical_form() {
         assert_eq!(
-            check(&verifier(&[KEY]), json!("001626839220"), json!(KNOWN_SIGN), T),
+            check(
+                &verifier(&[KEY]),
+                json!("001626839220"),
+                json!(KNOWN_SIGN),
+                T
+            ),
             Ok(())
         );
     }

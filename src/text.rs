@@ -19,7 +19,13 @@ pub fn subject(cb: &Callback, class: Classification) -> String {
     let text = format!("{what}: {} on {}/{}", cb.stream_id, cb.app, cb.appname);
     let ascii: String = text
         .chars()
-        .map(|c| if c == ' ' || c.is_ascii_graphic() { c } else { '?' })
+        .map(|c| {
+            if c == ' ' || c.is_ascii_graphic() {
+                c
+            } else {
+                '?'
+            }
+        })
         .collect();
     truncate_with_ellipsis(&ascii, SUBJECT_MAX, "...")
 }

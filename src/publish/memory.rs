@@ -30,7 +30,9 @@ impl RecordingPublisher {
 impl Publisher for RecordingPublisher {
     async fn publish(&self, notification: &Notification) -> Result<String, PublishError> {
         if self.failing.load(Ordering::SeqCst) {
-            return Err(PublishError("the recording publisher is set to fail".into()));
+            return Err(PublishError(
+                "the recording publisher is set to fail".into(),
+            ));
         }
         let mut published = self.published.lock().expect("not poisoned");
         published.push(notification.clone());

@@ -65,9 +65,10 @@ impl Publisher for SnsPublisher {
         for (name, value) in &notification.attributes {
             request = request.message_attributes(*name, to_sdk(value)?);
         }
-        let output = request.send().await.map_err(|e| {
-            PublishError(aws_sdk_sns::error::DisplayErrorContext(&e).to_string())
-        })?;
+        let output = request
+            .send()
+            .await
+            .map_err(|e| PublishError(aws_sdk_sns::error::DisplayErrorContext(&e).to_string()))?;
         Ok(output.message_id.unwrap_or_default())
     }
 }

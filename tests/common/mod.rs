@@ -1,0 +1,88 @@
+//! Builders shared by the integration tests: signed callbacks and gateway events.
+#![allow(dead_code)]
+
+use base64::Engine;
+use lambda_http::Request;
+use live_callback_relay::Config;
+use live_callback_relay::signature::sign;
+use serde_json::{Value, json};
+
+pub const KEY: &str = "test-callback-key_1";
+pub const OLD_KEY: &str = "previous-key";
+pub const TX_SECRET: &str = "9f86d081884c7d659a2feaa0c55ad015";
+pub const START: &str = include_str!("../fixtures/seed_push_start.json");
+pub const INTERRUPT: &str = include_str!("../fixtures/seed_push_interrupt.json");
+/// The seed samples' event times, so that their `t` (event time + 600) is fresh.
+pub const NOW: u64 = 1_703_731_700;
+
+pub fn config(notify_events: Option<&str>) -> Config {
+    Config::from_lookup(|name| match name {
+        "SNS_TOPIC_ARN" => Some("arn:aws:sns:eu-west-1:123456789012:live-events".into()),
+        "CALLBACK_KEYS" => Some(format!("{OLD_KEY},{KEY}")),
+        "NOTIFY_EVENTS" => notify_events.map(str::to_string),
+        _ => None,
+    })
+    .expect("valid test configuration")
+}
+
+/// A seed sample with `changes` applied and, where `t` is a number, signed with `KEY`.
+pub fn signed(sample: &str, changes: Value) -> String {
+    let mut body: Value = serde_json::from_str(sample).expect("sample is JSON");
+    for (k, v) in changes.as_object().expect("changes are an object") {
+        body[k] = v.clone();
+    }
+    if let (Some(t), Some(_)) = (body["t"].as_u64(), body.get("sign")) {
+        body["sign"] = json!(sign(KEY, t));
+    }
+    body.to_string()
+}
+
+pub fn push_url_params() -> String {
+    format!("txSecret={TX_SECRET}&txTime=65A0B1C2")
+}
+
+#[derive(Debug, Clone, Copy)]
+pub enum Gateway {
+    RestV1,
+    HttpV2,
+    FunctionUrl,
+}
+
+pub const GATEWAYS: [Gateway; 3] = [Gateway::RestV1, Gateway::HttpV2, Gateway::FunctionUrl];
+
+/// A real event of `gateway`'s shape carrying `method` and `body`, as Lambda delivers it.
+pub fn event(gateway: Gateway, method: &str, body: &[u8], base64: bool) -> Request {
+    let (template, method_paths): (&str, &[&[&str]]) = match gateway {
+        Gateway::RestV1 => (
+            include_str!("../fixtures/apigw_rest_v1_request.json"),
+            &[&["httpMethod"], &["requestContext", "httpMethod"]],
+        ),
+        Gateway::HttpV2 => (
+            include_str!("../fixtures/apigw_http_v2_request.json"),
+            &[&["requestContext", "http", "method"]],
+        ),
+        Gateway::FunctionUrl => (
+            include_str!("../fixtures/function_url_request.json"),
+            &[&["requestContext", "http", "method"]],
+        ),
+    };
+    let mut event: Value = serde_json::from_str(template).expect("fixture is JSON");
+    for path in method_paths {
+        let mut slot = &mut event;
+        for key in *path {
+            slot = &mut slot[*key];
+        }
+        *slot = json!(method);
+    }
+    event["body"] = if base64 {
+        json!(base64::engine::general_purpose::STANDARD.encode(body))
+    } else {
+        json!(String::from_utf8(body.to_vec()).expect("text body"))
+    };
+    event["isBase64Encoded"] = json!(base64);
+    lambda_http::request::from_str(&event.to_string()).expect("a valid gateway event")
+}
+
+pub fn post(body: &str) -> Request {
+    event(Gateway::HttpV2, "POST", body.as_bytes(), false)
+}

@@ -1,0 +1,173 @@
+//! The SNS adapter, checked on the request it actually hands the SDK, with the relay's
+//! own retry and timeout configuration in place.
+
+mod common;
+
+use std::sync::{Arc, Mutex};
+
+use aws_sdk_sns::operation::publish::{PublishError, PublishInput, PublishOutput};
+use aws_sdk_sns::types::error::InvalidParameterException;
+use aws_smithy_mocks::{RuleMode, mock, mock_client};
+use common::*;
+use live_callback_relay::callback::{Callback, Envelope};
+use live_callback_relay::notification::Notification;
+use live_callback_relay::publish::Publisher;
+use live_callback_relay::publish::sns::{MAX_ATTEMPTS, SnsPublisher, with_delivery_limits};
+use live_callback_relay::signature::Verifier;
+use serde_json::{Value, json};
+
+const TOPIC: &str = "arn:aws:sns:eu-west-1:123456789012:live-events";
+
+fn abnormal_stop() -> Notification {
+    let body = signed(
+        INTERRUPT,
+        json!({"errcode": 13, "stream_param": push_url_params()}),
+    );
+    let envelope = Envelope::parse(body.as_bytes()).unwrap();
+    let push = envelope.push_event().unwrap().unwrap();
+    let verified = Verifier::new(vec![KEY.into()], 300, 600)
+        .verify(
+            body.as_bytes(),
+            envelope.t.as_ref(),
+            envelope.sign.as_ref(),
+            NOW,
+        )
+        .unwrap();
+    Notification::new(&verified.try_map(|b| Callback::decode(b, push)).unwrap())
+}
+
+#[tokio::test]
+async fn publish_sends_the_topic_structure_subject_and_attributes() {
+    let captured: Arc<Mutex<Vec<PublishInput>>> = Arc::default();
+    let sink = captured.clone();
+    let rule = mock!(aws_sdk_sns::Client::publish)
+        .match_requests(move |input| {
+            sink.lock().unwrap().push(input.clone());
+            true
+        })
+        .then_output(|| PublishOutput::builder().message_id("msg-1").build());
+    let client = mock_client!(
+        aws_sdk_sns,
+        RuleMode::Sequential,
+        [&rule],
+        with_delivery_limits
+    );
+    let notification = abnormal_stop();
+
+    let message_id = SnsPublisher::new(client, TOPIC.into())
+        .publish(&notification)
+        .await
+        .expect("published");
+
+    assert_eq!(message_id, "msg-1");
+    assert_eq!(rule.num_calls(), 1);
+    let sent = captured.lock().unwrap().pop().expect("one request");
+    assert_eq!(sent.topic_arn(), Some(TOPIC));
+    assert_eq!(sent.message_structure(), Some("json"));
+    assert_eq!(
+        sent.subject(),
+        Some("Stream dropped (network): test_stream on test.domain.com/live")
+    );
+    let message: Value = serde_json::from_str(sent.message().unwrap()).unwrap();
+    let document: Value = serde_json::from_str(message["default"].as_str().unwrap()).unwrap();
+    assert_eq!(document["event"], "stream.stopped_abnormally");
+    assert!(
+        message["email"]
+            .as_str()
+            .unwrap()
+            .contains("stopped abnormally")
+    );
+    assert!(
+        message["sms"]
+            .as_str()
+            .unwrap()
+            .starts_with("Stream test_stream dropped")
+    );
+    assert!(!sent.message().unwrap().contains(TX_SECRET));
+
+    let attributes = sent.message_attributes().expect("attributes");
+    let attr = |name: &str| {
+        let value = &attributes[name];
+        (value.data_type(), value.string_value().unwrap_or_default())
+    };
+    assert_eq!(attributes.len(), 9);
+    assert_eq!(attr("event"), ("String", "stream.stopped_abnormally"));
+    assert_eq!(attr("event_id"), ("String", "2210464508206756938-stop"));
+    assert_eq!(attr("stream_id"), ("String", "test_stream"));
+    assert_eq!(attr("app"), ("String", "test.domain.com"));
+    assert_eq!(attr("appname"), ("String", "live"));
+    assert_eq!(attr("appid"), ("Number", "12345678"));
+    assert_eq!(attr("region"), ("String", "mainland"));
+    assert_eq!(attr("errcode"), ("Number", "13"));
+    assert_eq!(attr("reason"), ("String", "network"));
+}
+
+#[tokio::test]
+async fn transient_failures_are_retried_within_the_attempt_budget() {
+    let rule = mock!(aws_sdk_sns::Client::publish)
+        .sequence()
+        .http_status(500, None)
+        .times((MAX_ATTEMPTS - 1) as usize)
+        .output(|| PublishOutput::builder().message_id("after-retries").build())
+        .build();
+    let client = mock_client!(
+        aws_sdk_sns,
+        RuleMode::Sequential,
+        [&rule],
+        with_delivery_limits
+    );
+
+    let result = SnsPublisher::new(client, TOPIC.into())
+        .publish(&abnormal_stop())
+        .await;
+
+    assert_eq!(result.as_deref(), Ok("after-retries"));
+    assert_eq!(rule.num_calls(), MAX_ATTEMPTS as usize);
+}
+
+#[tokio::test]
+async fn a_failure_that_outlasts_the_retries_is_an_error() {
+    let rule = mock!(aws_sdk_sns::Client::publish)
+        .sequence()
+        .http_status(503, None)
+        .times(MAX_ATTEMPTS as usize + 1)
+        .build();
+    let client = mock_client!(
+        aws_sdk_sns,
+        RuleMode::Sequential,
+        [&rule],
+        with_delivery_limits
+    );
+
+    let error = SnsPublisher::new(client, TOPIC.into())
+        .publish(&abnormal_stop())
+        .await
+        .expect_err("retries exhausted");
+
+    assert!(error.to_string().contains("publish failed"), "{error}");
+    assert_eq!(rule.num_calls(), MAX_ATTEMPTS as usize);
+}
+
+#[tokio::test]
+async fn a_rejected_request_is_not_retried() {
+    let rule = mock!(aws_sdk_sns::Client::publish).then_error(|| {
+        PublishError::InvalidParameterException(
+            InvalidParameterException::builder()
+                .message("bad topic")
+                .build(),
+        )
+    });
+    let client = mock_client!(
+        aws_sdk_sns,
+        RuleMode::Sequential,
+        [&rule],
+        with_delivery_limits
+    );
+
+    let result = SnsPublisher::new(client, TOPIC.into())
+        .publish(&abnormal_stop())
+        .await;
+
+    assert!(result.is_err());
+    assert_eq!(rule.num_calls(), 1);
+}
