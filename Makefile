@@ -1,0 +1,43 @@
+# The README's commands. Python tools live in .venv, pinned in tools/requirements.txt.
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+PYTHON ?= python3
+VENV := .venv
+VENV_READY := $(VENV)/.installed
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+export MOTO_SERVER := $(CURDIR)/$(VENV)/bin/moto_server
+BOOTSTRAP := target/lambda/live-callback-relay/bootstrap
+
+.PHONY: demo test venv check unit e2e lint-template release-build
+
+## demo: the relay on one machine, with moto's SNS/SQS and four subscribers
+demo: $(VENV_READY)
+	cargo build --quiet --bin live-callback-relay --example demo
+	RELAY_BOOTSTRAP=target/debug/live-callback-relay target/debug/examples/demo
+
+## test: everything CI checks
+test: check unit e2e lint-template release-build
+
+venv: $(VENV_READY)
+$(VENV_READY): tools/requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r tools/requirements.txt
+	touch $@
+
+check:
+	cargo fmt --all --check
+	cargo clippy --workspace --all-targets -- -D warnings
+
+unit:
+	cargo test --workspace
+
+e2e: $(VENV_READY)
+	cargo test --test end_to_end -- --ignored
+
+lint-template: $(VENV_READY)
+	cfn-lint --version
+	cfn-lint template.yaml
+
+release-build: $(VENV_READY)
+	cargo lambda build --release --x86-64
+	@stat -c 'bootstrap (x86_64, release): %s bytes' $(BOOTSTRAP)

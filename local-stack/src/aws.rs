@@ -1,0 +1,172 @@
+//! The subscriber topology on moto: a topic, two SQS queues (one filtered) and an HTTP
+//! subscription, reached with the real AWS SDK and dummy credentials.
+
+use std::time::{Duration, Instant};
+
+use aws_sdk_sns::config::{Credentials, Region};
+use serde_json::Value;
+
+use crate::BoxError;
+
+pub const REGION: &str = "us-east-1";
+pub const ACCESS_KEY_ID: &str = "testing";
+pub const SECRET_ACCESS_KEY: &str = "testing";
+/// The filter policy of the second queue, matched against message attributes.
+pub const ABNORMAL_ONLY_POLICY: &str = r#"{"event":["stream.stopped_abnormally"]}"#;
+
+pub struct Topology {
+    pub topic_arn: String,
+    pub all_events_queue: String,
+    pub abnormal_queue: String,
+    pub email: String,
+    sqs: aws_sdk_sqs::Client,
+}
+
+fn credentials() -> Credentials {
+    Credentials::new(ACCESS_KEY_ID, SECRET_ACCESS_KEY, None, None, "local-stack")
+}
+
+pub fn sns_client(endpoint: &str) -> aws_sdk_sns::Client {
+    aws_sdk_sns::Client::from_conf(
+        aws_sdk_sns::Config::builder()
+            .endpoint_url(endpoint)
+            .region(Region::new(REGION))
+            .credentials_provider(credentials())
+            .build(),
+    )
+}
+
+fn sqs_client(endpoint: &str) -> aws_sdk_sqs::Client {
+    aws_sdk_sqs::Client::from_conf(
+        aws_sdk_sqs::Config::builder()
+            .endpoint_url(endpoint)
+            .region(aws_sdk_sqs::config::Region::new(REGION))
+            .credentials_provider(aws_sdk_sqs::config::Credentials::new(
+                ACCESS_KEY_ID,
+                SECRET_ACCESS_KEY,
+                None,
+                None,
+                "local-stack",
+            ))
+            .build(),
+    )
+}
+
+impl Topology {
+    /// Creates the topic and subscribes both queues, an e-mail address and `webhook_url`.
+    pub async fn create(endpoint: &str, webhook_url: &str) -> Result<Topology, BoxError> {
+        let sns = sns_client(endpoint);
+        let sqs = sqs_client(endpoint);
+        let topic_arn = sns
+            .create_topic()
+            .name("live-stream-events")
+            .send()
+            .await?
+            .topic_arn
+            .ok_or("no topic ARN")?;
+        let all_events_queue = create_queue(&sqs, "all-events").await?;
+        let abnormal_queue = create_queue(&sqs, "abnormal-stops").await?;
+        let email = "ops@example.com".to_string();
+        for (protocol, endpoint, policy) in [
+            ("sqs", queue_arn(&sqs, &all_events_queue).await?, None),
+            (
+                "sqs",
+                queue_arn(&sqs, &abnormal_queue).await?,
+                Some(ABNORMAL_ONLY_POLICY),
+            ),
+            ("http", webhook_url.to_string(), None),
+            ("email", email.clone(), None),
+        ] {
+            let mut request = sns
+                .subscribe()
+                .topic_arn(&topic_arn)
+                .protocol(protocol)
+                .endpoint(endpoint);
+            if let Some(policy) = policy {
+                request = request.attributes("FilterPolicy", policy);
+            }
+            request.send().await?;
+        }
+        Ok(Topology {
+            topic_arn,
+            all_events_queue,
+            abnormal_queue,
+            email,
+            sqs,
+        })
+    }
+
+    /// Receives and deletes what `queue_url` holds, waiting until at least `expected`
+    /// messages arrived (or the deadline passed), then taking whatever else is there.
+    pub async fn drain(&self, queue_url: &str, expected: usize) -> Result<Vec<Value>, BoxError> {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let mut received = Vec::new();
+        while received.len() < expected && Instant::now() < deadline {
+            received.extend(self.receive(queue_url).await?);
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        loop {
+            let batch = self.receive(queue_url).await?;
+            if batch.is_empty() {
+                break;
+            }
+            received.extend(batch);
+        }
+        if received.len() < expected {
+            return Err(format!(
+                "{queue_url}: {} of {expected} messages arrived",
+                received.len()
+            )
+            .into());
+        }
+        Ok(received)
+    }
+
+    async fn receive(&self, queue_url: &str) -> Result<Vec<Value>, BoxError> {
+        let output = self
+            .sqs
+            .receive_message()
+            .queue_url(queue_url)
+            .max_number_of_messages(10)
+            .wait_time_seconds(0)
+            .send()
+            .await?;
+        let mut bodies = Vec::new();
+        for message in output.messages.unwrap_or_default() {
+            if let Some(handle) = message.receipt_handle() {
+                self.sqs
+                    .delete_message()
+                    .queue_url(queue_url)
+                    .receipt_handle(handle)
+                    .send()
+                    .await?;
+            }
+            bodies.push(serde_json::from_str(message.body().unwrap_or("null"))?);
+        }
+        Ok(bodies)
+    }
+}
+
+async fn create_queue(sqs: &aws_sdk_sqs::Client, name: &str) -> Result<String, BoxError> {
+    Ok(sqs
+        .create_queue()
+        .queue_name(name)
+        .send()
+        .await?
+        .queue_url
+        .ok_or("no queue URL")?)
+}
+
+async fn queue_arn(sqs: &aws_sdk_sqs::Client, queue_url: &str) -> Result<String, BoxError> {
+    let attributes = sqs
+        .get_queue_attributes()
+        .queue_url(queue_url)
+        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+        .send()
+        .await?;
+    attributes
+        .attributes()
+        .and_then(|a| a.get(&aws_sdk_sqs::types::QueueAttributeName::QueueArn))
+        .cloned()
+        .ok_or_else(|| "no queue ARN".into())
+}

@@ -1,0 +1,270 @@
+//! The whole path as production runs it: the real bootstrap under a Lambda Runtime API
+//! emulator reached through a Function URL front, the real AWS SDK, moto's SNS and SQS,
+//! and real subscribers (two SQS queues, one filtered, and an HTTP endpoint).
+
+mod common;
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use common::*;
+use local_stack::aws::Topology;
+use local_stack::function_host::FunctionHost;
+use local_stack::moto::Moto;
+use local_stack::proxy::Proxy;
+use local_stack::receiver::Receiver;
+use local_stack::{BoxError, aws, http, poll_until};
+use serde_json::{Value, json};
+
+struct Stack {
+    moto: Moto,
+    sns: Proxy,
+    receiver: Receiver,
+    topology: Topology,
+}
+
+impl Stack {
+    async fn start() -> Result<Stack, BoxError> {
+        let moto_server = std::env::var_os("MOTO_SERVER")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| {
+                PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/moto_server")
+            });
+        let moto = Moto::start(&moto_server).await?;
+        let sns = Proxy::start(moto.endpoint.trim_start_matches("http://")).await?;
+        let receiver = Receiver::start().await?;
+        let topology = Topology::create(&moto.endpoint, &receiver.url).await?;
+        Ok(Stack {
+            moto,
+            sns,
+            receiver,
+            topology,
+        })
+    }
+
+    /// The relay's release-or-debug bootstrap, configured as the deployed function is.
+    async fn function(&self, notify_events: Option<&str>) -> Result<FunctionHost, BoxError> {
+        let mut env = vec![
+            ("SNS_TOPIC_ARN", self.topology.topic_arn.clone()),
+            ("CALLBACK_KEYS", format!("{OLD_KEY},{KEY}")),
+            ("AWS_ENDPOINT_URL_SNS", self.sns.url()),
+            ("AWS_REGION", aws::REGION.to_string()),
+            ("AWS_ACCESS_KEY_ID", aws::ACCESS_KEY_ID.to_string()),
+            ("AWS_SECRET_ACCESS_KEY", aws::SECRET_ACCESS_KEY.to_string()),
+        ];
+        if let Some(events) = notify_events {
+            env.push(("NOTIFY_EVENTS", events.to_string()));
+        }
+        FunctionHost::start(env!("CARGO_BIN_EXE_live-callback-relay").as_ref(), &env).await
+    }
+
+    /// What each subscriber got: the all-events queue, the filtered queue, the webhook.
+    async fn deliveries(&self, all: usize, abnormal: usize) -> Result<[Vec<Value>; 3], BoxError> {
+        let all_events = self
+            .topology
+            .drain(&self.topology.all_events_queue, all)
+            .await?;
+        let abnormal_only = self
+            .topology
+            .drain(&self.topology.abnormal_queue, abnormal)
+            .await?;
+        let webhook = poll_until(Duration::from_secs(10), "webhook deliveries", || {
+            let received = self.receiver.received();
+            async move { (received.len() >= all).then_some(received) }
+        })
+        .await?;
+        Ok([all_events, abnormal_only, webhook])
+    }
+}
+
+fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+/// A seed sample re-signed the way Tencent signs it now: `t` = event time + 600.
+fn fresh(sample: &str, changes: Value) -> String {
+    let mut all = json!({"event_time": now(), "t": now() + 600, "stream_param": push_url_params()});
+    all.as_object_mut()
+        .unwrap()
+        .extend(changes.as_object().unwrap().clone());
+    signed(sample, all)
+}
+
+/// The notified events, in order, and the checks every delivered envelope must pass.
+fn events_of(envelopes: &[Value]) -> Vec<String> {
+    envelopes
+        .iter()
+        .map(|envelope| {
+            assert_eq!(envelope["Type"], "Notification");
+            let raw = envelope["Message"].as_str().expect("a message");
+            assert!(!raw.contains(TX_SECRET), "push token delivered: {raw}");
+            assert!(!raw.contains(KEY), "callback key delivered: {raw}");
+            let document: Value = serde_json::from_str(raw).expect("the JSON document");
+            assert_eq!(document["version"], 1);
+            assert_eq!(document["stream_param"], "txSecret=***&txTime=65A0B1C2");
+            assert!(envelope["Subject"].as_str().unwrap().starts_with("Stream "));
+            document["event"].as_str().unwrap().to_string()
+        })
+        .collect()
+}
+
+fn attribute(envelope: &Value, name: &str) -> Value {
+    envelope["MessageAttributes"][name]["Value"].clone()
+}
+
+async fn post(function: &FunctionHost, body: &str) -> u16 {
+    http::post_json(&function.url, body)
+        .await
+        .expect("the function URL answers")
+        .0
+        .as_u16()
+}
+
+async fn assert_logs_hold_no_secret(function: &FunctionHost, bodies: &[&str]) {
+    let logs = function
+        .logs_with_lines(bodies.len())
+        .await
+        .expect("a log line per request")
+        .join("\n");
+    assert!(
+        !logs.contains(KEY) && !logs.contains(OLD_KEY),
+        "key in logs"
+    );
+    assert!(!logs.contains(TX_SECRET), "push token in logs");
+    for body in bodies {
+        if let Some(sign) = serde_json::from_str::<Value>(body)
+            .ok()
+            .and_then(|b| b["sign"].as_str().map(String::from))
+        {
+            assert!(!logs.contains(&sign), "sign in logs");
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs moto from the project's virtualenv; `make test` runs it"]
+async fn each_subscriber_receives_exactly_what_it_subscribed_to() {
+    let stack = Stack::start().await.expect("local stack");
+    let function = stack.function(None).await.expect("function");
+
+    // GIVEN a push that starts and stops normally, another that drops on a network error,
+    // an event type the relay does not notify about, and three hostile requests
+    let start = fresh(START, json!({}));
+    let normal_stop = fresh(INTERRUPT, json!({}));
+    let abnormal_stop = fresh(
+        INTERRUPT,
+        json!({"errcode": 12, "sequence": "7000000000000000012"}),
+    );
+    let recording = fresh(START, json!({"event_type": 100}));
+    let bad_sign = fresh(START, json!({})).replace(
+        &live_callback_relay::signature::sign(KEY, now() + 600),
+        &"0".repeat(32),
+    );
+    let expired = signed(START, json!({"t": now() - 400, "event_time": now() - 1000}));
+    let cases = [
+        (&start, 200),
+        (&normal_stop, 200),
+        (&abnormal_stop, 200),
+        (&recording, 200),
+        (&bad_sign, 401),
+        (&expired, 401),
+        (&"{\"event_type\": 1, \"t\": ".to_string(), 400),
+    ];
+
+    // WHEN Tencent posts them to the function URL
+    for (body, expected) in cases {
+        assert_eq!(post(&function, body).await, expected, "{body}");
+    }
+
+    // THEN the all-events queue and the webhook get the start and the abnormal stop,
+    // the filtered queue only the abnormal stop, and nothing else arrives anywhere
+    let [all_events, abnormal_only, webhook] = stack.deliveries(2, 1).await.expect("deliveries");
+    let expected = ["stream.started", "stream.stopped_abnormally"];
+    assert_eq!(events_of(&all_events), expected);
+    assert_eq!(events_of(&abnormal_only), ["stream.stopped_abnormally"]);
+    assert_eq!(events_of(&webhook), expected);
+    assert_eq!(attribute(&all_events[1], "reason"), "network");
+    assert_eq!(attribute(&all_events[1], "errcode"), "12");
+    assert_eq!(attribute(&all_events[0], "stream_id"), "test_stream");
+    let abnormal: Value =
+        serde_json::from_str(abnormal_only[0]["Message"].as_str().unwrap()).unwrap();
+    assert_eq!(abnormal["event_id"], "7000000000000000012-stop");
+    assert_eq!(abnormal["reason"], "network");
+    assert_eq!(abnormal["stream_id"], "test_stream");
+    let bodies: Vec<&str> = cases.iter().map(|(b, _)| b.as_str()).collect();
+    assert_logs_hold_no_secret(&function, &bodies).await;
+    let published_lines = function
+        .logs()
+        .iter()
+        .filter(|l| l.contains("\"outcome\":\"published\""))
+        .count();
+    assert_eq!(published_lines, 2, "{:#?}", function.logs());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs moto from the project's virtualenv; `make test` runs it"]
+async fn normal_stops_reach_subscribers_once_enabled() {
+    let stack = Stack::start().await.expect("local stack");
+    let function = stack
+        .function(Some(
+            "stream.started,stream.stopped,stream.stopped_abnormally",
+        ))
+        .await
+        .expect("function");
+
+    for body in [fresh(START, json!({})), fresh(INTERRUPT, json!({}))] {
+        assert_eq!(post(&function, &body).await, 200);
+    }
+
+    let [all_events, abnormal_only, webhook] = stack.deliveries(2, 0).await.expect("deliveries");
+    assert_eq!(events_of(&all_events), ["stream.started", "stream.stopped"]);
+    assert!(abnormal_only.is_empty(), "{abnormal_only:#?}");
+    assert_eq!(events_of(&webhook), ["stream.started", "stream.stopped"]);
+    assert_eq!(attribute(&all_events[1], "reason"), "client_stopped");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs moto from the project's virtualenv; `make test` runs it"]
+async fn a_callback_that_meets_sns_down_is_answered_503_and_published_once_on_retry() {
+    let stack = Stack::start().await.expect("local stack");
+    let function = stack.function(None).await.expect("function");
+    let drop = fresh(INTERRUPT, json!({"errcode": 8}));
+
+    // GIVEN SNS refuses connections
+    stack.sns.stop();
+    // WHEN the callback arrives THEN it is answered 503, within the 10 s budget
+    let started = Instant::now();
+    assert_eq!(post(&function, &drop).await, 503);
+    let took = started.elapsed();
+    assert!(took < Duration::from_secs(10), "503 took {took:?}");
+    eprintln!("503 with SNS down answered in {took:?}");
+    assert!(
+        stack
+            .moto
+            .published_to(&stack.topology.topic_arn)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    // GIVEN SNS is back WHEN Tencent retries the same callback THEN it is published once
+    stack.sns.resume().await.expect("proxy back");
+    assert_eq!(post(&function, &drop).await, 200);
+    let [all_events, abnormal_only, webhook] = stack.deliveries(1, 1).await.expect("deliveries");
+    assert_eq!(events_of(&all_events), ["stream.stopped_abnormally"]);
+    assert_eq!(events_of(&abnormal_only), ["stream.stopped_abnormally"]);
+    assert_eq!(events_of(&webhook), ["stream.stopped_abnormally"]);
+    assert_eq!(attribute(&all_events[0], "reason"), "no_data");
+    assert_eq!(
+        stack
+            .moto
+            .published_to(&stack.topology.topic_arn)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+}
