@@ -7,6 +7,10 @@ use crate::classify::Event;
 
 pub const DEFAULT_CLOCK_SKEW_SECS: u64 = 300;
 pub const DEFAULT_MAX_VALIDITY_SECS: u64 = 600;
+/// Longer than Tencent's retry span (12 retries a minute apart).
+pub const DEFAULT_IDEMPOTENCY_TTL_SECS: u64 = 3600;
+const MIN_IDEMPOTENCY_TTL_SECS: u64 = 900;
+const MAX_IDEMPOTENCY_TTL_SECS: u64 = 30 * 86_400;
 const MAX_WINDOW_SECS: u64 = 86_400;
 const MAX_KEY_LEN: usize = 32;
 
@@ -17,6 +21,14 @@ pub struct Config {
     pub notify_events: HashSet<Event>,
     pub clock_skew_secs: u64,
     pub max_validity_secs: u64,
+    pub idempotency: Option<IdempotencyConfig>,
+}
+
+/// The optional DynamoDB table that deduplicates Tencent's retries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdempotencyConfig {
+    pub table: String,
+    pub ttl_secs: u64,
 }
 
 impl fmt::Debug for Config {
@@ -32,6 +44,7 @@ impl fmt::Debug for Config {
             .field("notify_events", &events)
             .field("clock_skew_secs", &self.clock_skew_secs)
             .field("max_validity_secs", &self.max_validity_secs)
+            .field("idempotency", &self.idempotency)
             .finish()
     }
 }
@@ -72,8 +85,30 @@ impl Config {
             topic_arn,
             callback_keys,
             notify_events,
-            clock_skew_secs: seconds(&lookup, "CLOCK_SKEW_SECS", DEFAULT_CLOCK_SKEW_SECS, 0)?,
-            max_validity_secs: seconds(&lookup, "MAX_VALIDITY_SECS", DEFAULT_MAX_VALIDITY_SECS, 1)?,
+            clock_skew_secs: seconds(
+                &lookup,
+                "CLOCK_SKEW_SECS",
+                DEFAULT_CLOCK_SKEW_SECS,
+                0..=MAX_WINDOW_SECS,
+            )?,
+            max_validity_secs: seconds(
+                &lookup,
+                "MAX_VALIDITY_SECS",
+                DEFAULT_MAX_VALIDITY_SECS,
+                1..=MAX_WINDOW_SECS,
+            )?,
+            idempotency: match lookup("IDEMPOTENCY_TABLE").filter(|t| !t.trim().is_empty()) {
+                Some(table) => Some(IdempotencyConfig {
+                    table: table.trim().to_string(),
+                    ttl_secs: seconds(
+                        &lookup,
+                        "IDEMPOTENCY_TTL_SECS",
+                        DEFAULT_IDEMPOTENCY_TTL_SECS,
+                        MIN_IDEMPOTENCY_TTL_SECS..=MAX_IDEMPOTENCY_TTL_SECS,
+                    )?,
+                }),
+                None => None,
+            },
         })
     }
 }
@@ -148,17 +183,19 @@ fn seconds(
     lookup: &impl Fn(&str) -> Option<String>,
     variable: &'static str,
     default: u64,
-    min: u64,
+    range: std::ops::RangeInclusive<u64>,
 ) -> Result<u64, ConfigError> {
     let Some(raw) = lookup(variable) else {
         return Ok(default);
     };
     match raw.trim().parse::<u64>() {
-        Ok(n) if (min..=MAX_WINDOW_SECS).contains(&n) => Ok(n),
+        Ok(n) if range.contains(&n) => Ok(n),
         _ => Err(ConfigError {
             variable,
             problem: format!(
-                "{raw:?} is not a whole number of seconds from {min} to {MAX_WINDOW_SECS}"
+                "{raw:?} is not a whole number of seconds from {} to {}",
+                range.start(),
+                range.end()
             ),
         }),
     }
@@ -190,6 +227,32 @@ mod tests {
         );
         assert_eq!(config.clock_skew_secs, 300);
         assert_eq!(config.max_validity_secs, 600);
+        assert_eq!(config.idempotency, None);
+    }
+
+    #[test]
+    fn idempotency_table_and_its_retention() {
+        let config = load(&[
+            ("SNS_TOPIC_ARN", ARN),
+            ("CALLBACK_KEYS", "k1"),
+            ("IDEMPOTENCY_TABLE", "relay-events"),
+        ])
+        .unwrap();
+        assert_eq!(
+            config.idempotency,
+            Some(IdempotencyConfig {
+                table: "relay-events".into(),
+                ttl_secs: 3600
+            })
+        );
+        let config = load(&[
+            ("SNS_TOPIC_ARN", ARN),
+            ("CALLBACK_KEYS", "k1"),
+            ("IDEMPOTENCY_TABLE", "relay-events"),
+            ("IDEMPOTENCY_TTL_SECS", "86400"),
+        ])
+        .unwrap();
+        assert_eq!(config.idempotency.unwrap().ttl_secs, 86400);
     }
 
     #[test]
@@ -245,13 +308,17 @@ mod tests {
             (&[("CLOCK_SKEW_SECS", "5m")], "CLOCK_SKEW_SECS"),
             (&[("MAX_VALIDITY_SECS", "0")], "MAX_VALIDITY_SECS"),
             (&[("MAX_VALIDITY_SECS", "86401")], "MAX_VALIDITY_SECS"),
+            (
+                &[("IDEMPOTENCY_TABLE", "t"), ("IDEMPOTENCY_TTL_SECS", "600")],
+                "IDEMPOTENCY_TTL_SECS",
+            ),
         ];
         for (overrides, variable) in cases {
             let mut vars = vec![("SNS_TOPIC_ARN", ARN), ("CALLBACK_KEYS", "k1")];
             vars.retain(|(name, _)| overrides.iter().all(|(o, _)| o != name));
             vars.extend_from_slice(overrides);
             let err = load(&vars).unwrap_err();
-            assert_eq!(&err.variable, variable, "{overrides:?}");
+            assert_eq!(err.variable, *variable, "{overrides:?}");
             let text = err.to_string();
             assert!(text.starts_with(variable), "{text}");
             assert!(

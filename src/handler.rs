@@ -10,6 +10,7 @@ use serde_json::json;
 use crate::callback::{Callback, DecodeError, Envelope};
 use crate::classify::Event;
 use crate::config::Config;
+use crate::idempotency::{Claim, IdempotencyStore, NoStore};
 use crate::notification::Notification;
 use crate::publish::{PublishError, Publisher};
 use crate::signature::{SignatureError, Verifier};
@@ -27,6 +28,8 @@ pub enum Rejection {
     Malformed(#[from] DecodeError),
     #[error(transparent)]
     Unauthorized(#[from] SignatureError),
+    #[error("the same event is being published by another request")]
+    InFlight,
     #[error(transparent)]
     NotPublished(#[from] PublishError),
 }
@@ -38,6 +41,7 @@ impl Rejection {
             Rejection::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Rejection::Malformed(_) => StatusCode::BAD_REQUEST,
             Rejection::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            Rejection::InFlight => StatusCode::CONFLICT,
             Rejection::NotPublished(_) => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
@@ -49,6 +53,7 @@ impl Rejection {
             Rejection::TooLarge(_) => "body too large",
             Rejection::Malformed(_) => "malformed callback",
             Rejection::Unauthorized(_) => "invalid or expired signature",
+            Rejection::InFlight => "already being published; retry later",
             Rejection::NotPublished(_) => "notification not published; retry later",
         }
     }
@@ -58,6 +63,7 @@ impl Rejection {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Accepted {
     Published { message_id: String },
+    AlreadyPublished,
     NotNotified,
     OtherEventType,
 }
@@ -66,6 +72,7 @@ impl Accepted {
     fn as_str(&self) -> &'static str {
         match self {
             Accepted::Published { .. } => "published",
+            Accepted::AlreadyPublished => "duplicate",
             Accepted::NotNotified => "not_notified",
             Accepted::OtherEventType => "other_event_type",
         }
@@ -80,12 +87,14 @@ struct Trail {
     stream_id: Option<String>,
 }
 
-/// Verifies, decodes, classifies and publishes callbacks.
+/// Verifies, decodes, classifies and publishes callbacks, each event once when `S`
+/// is an idempotency store.
 #[derive(Debug)]
-pub struct Relay<P> {
+pub struct Relay<P, S = NoStore> {
     verifier: Verifier,
     notify_events: HashSet<Event>,
     publisher: P,
+    store: S,
 }
 
 impl<P: Publisher> Relay<P> {
@@ -98,6 +107,18 @@ impl<P: Publisher> Relay<P> {
             ),
             notify_events: config.notify_events.clone(),
             publisher,
+            store: NoStore,
+        }
+    }
+}
+
+impl<P: Publisher, S: IdempotencyStore> Relay<P, S> {
+    pub fn with_store<T: IdempotencyStore>(self, store: T) -> Relay<P, T> {
+        Relay {
+            verifier: self.verifier,
+            notify_events: self.notify_events,
+            publisher: self.publisher,
+            store,
         }
     }
 
@@ -200,9 +221,31 @@ impl<P: Publisher> Relay<P> {
         if !self.notify_events.contains(&class.event) {
             return Ok(Accepted::NotNotified);
         }
+        let event_id = trail.event_id.as_deref().unwrap_or_default();
+        let claimed = match self.store.claim(event_id, now).await {
+            Ok(Claim::Owned) => true,
+            Ok(Claim::AlreadyPublished) => return Ok(Accepted::AlreadyPublished),
+            Ok(Claim::InFlight) => return Err(Rejection::InFlight),
+            Err(e) => {
+                tracing::warn!(error = %e, event_id, "publishing without deduplication");
+                false
+            }
+        };
         let notification = Notification::new(&callback);
-        let message_id = self.publisher.publish(&notification).await?;
-        Ok(Accepted::Published { message_id })
+        match self.publisher.publish(&notification).await {
+            Ok(message_id) => {
+                if claimed && let Err(e) = self.store.complete(event_id, now).await {
+                    tracing::warn!(error = %e, event_id, "published, but not recorded as published");
+                }
+                Ok(Accepted::Published { message_id })
+            }
+            Err(publish_error) => {
+                if claimed && let Err(e) = self.store.release(event_id).await {
+                    tracing::warn!(error = %e, event_id, "claim not released; it lapses after its lease");
+                }
+                Err(publish_error.into())
+            }
+        }
     }
 }
 

@@ -6,6 +6,8 @@ pub mod classify;
 pub mod config;
 pub mod document;
 pub mod handler;
+pub mod idempotency;
+pub mod limits;
 pub mod notification;
 pub mod publish;
 pub mod redact;

@@ -2,6 +2,7 @@ use std::convert::Infallible;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use lambda_http::{Error, Request, service_fn};
+use live_callback_relay::idempotency::dynamodb::DynamoStore;
 use live_callback_relay::publish::sns::SnsPublisher;
 use live_callback_relay::{Config, Relay};
 
@@ -10,8 +11,13 @@ async fn main() -> Result<(), Error> {
     lambda_http::tracing::init_default_subscriber();
     let config =
         Config::from_env().inspect_err(|e| tracing::error!(error = %e, "invalid configuration"))?;
-    let publisher = SnsPublisher::from_environment(config.topic_arn.clone()).await;
-    let relay = &Relay::new(&config, publisher);
+    let shared = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let publisher = SnsPublisher::from_shared(&shared, config.topic_arn.clone());
+    let store = config
+        .idempotency
+        .as_ref()
+        .map(|i| DynamoStore::from_shared(&shared, i.table.clone(), i.ttl_secs));
+    let relay = &Relay::new(&config, publisher).with_store(store);
     lambda_http::run(service_fn(move |request: Request| async move {
         Ok::<_, Infallible>(relay.handle(request, unix_now()).await)
     }))

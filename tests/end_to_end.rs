@@ -42,8 +42,8 @@ impl Stack {
         })
     }
 
-    /// The relay's release-or-debug bootstrap, configured as the deployed function is.
-    async fn function(&self, notify_events: Option<&str>) -> Result<FunctionHost, BoxError> {
+    /// The relay's bootstrap, configured as the deployed function is, plus `extra` variables.
+    async fn function(&self, extra: &[(&str, String)]) -> Result<FunctionHost, BoxError> {
         let mut env = vec![
             ("SNS_TOPIC_ARN", self.topology.topic_arn.clone()),
             ("CALLBACK_KEYS", format!("{OLD_KEY},{KEY}")),
@@ -52,9 +52,7 @@ impl Stack {
             ("AWS_ACCESS_KEY_ID", aws::ACCESS_KEY_ID.to_string()),
             ("AWS_SECRET_ACCESS_KEY", aws::SECRET_ACCESS_KEY.to_string()),
         ];
-        if let Some(events) = notify_events {
-            env.push(("NOTIFY_EVENTS", events.to_string()));
-        }
+        env.extend_from_slice(extra);
         FunctionHost::start(env!("CARGO_BIN_EXE_live-callback-relay").as_ref(), &env).await
     }
 
@@ -148,7 +146,7 @@ async fn assert_logs_hold_no_secret(function: &FunctionHost, bodies: &[&str]) {
 #[ignore = "needs moto from the project's virtualenv; `make test` runs it"]
 async fn each_subscriber_receives_exactly_what_it_subscribed_to() {
     let stack = Stack::start().await.expect("local stack");
-    let function = stack.function(None).await.expect("function");
+    let function = stack.function(&[]).await.expect("function");
 
     // GIVEN a push that starts and stops normally, another that drops on a network error,
     // an event type the relay does not notify about, and three hostile requests
@@ -209,9 +207,10 @@ async fn each_subscriber_receives_exactly_what_it_subscribed_to() {
 async fn normal_stops_reach_subscribers_once_enabled() {
     let stack = Stack::start().await.expect("local stack");
     let function = stack
-        .function(Some(
-            "stream.started,stream.stopped,stream.stopped_abnormally",
-        ))
+        .function(&[(
+            "NOTIFY_EVENTS",
+            "stream.started,stream.stopped,stream.stopped_abnormally".to_string(),
+        )])
         .await
         .expect("function");
 
@@ -230,7 +229,7 @@ async fn normal_stops_reach_subscribers_once_enabled() {
 #[ignore = "needs moto from the project's virtualenv; `make test` runs it"]
 async fn a_callback_that_meets_sns_down_is_answered_503_and_published_once_on_retry() {
     let stack = Stack::start().await.expect("local stack");
-    let function = stack.function(None).await.expect("function");
+    let function = stack.function(&[]).await.expect("function");
     let drop = fresh(INTERRUPT, json!({"errcode": 8}));
 
     // GIVEN SNS refuses connections
@@ -267,4 +266,53 @@ async fn a_callback_that_meets_sns_down_is_answered_503_and_published_once_on_re
             .len(),
         1
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs moto from the project's virtualenv; `make test` runs it"]
+async fn with_the_idempotency_store_twelve_deliveries_reach_each_subscriber_once() {
+    let stack = Stack::start().await.expect("local stack");
+    aws::create_idempotency_table(&stack.moto.endpoint, "relay-events")
+        .await
+        .expect("table");
+    let function = stack
+        .function(&[
+            ("IDEMPOTENCY_TABLE", "relay-events".to_string()),
+            ("AWS_ENDPOINT_URL_DYNAMODB", stack.moto.endpoint.clone()),
+        ])
+        .await
+        .expect("function");
+    let drop = fresh(INTERRUPT, json!({"errcode": 16}));
+    let start = fresh(START, json!({}));
+
+    // GIVEN SNS is down for Tencent's first attempt, WHEN Tencent delivers the drop
+    // 12 times and the start twice, THEN each subscriber gets each event exactly once
+    stack.sns.stop();
+    assert_eq!(post(&function, &drop).await, 503);
+    stack.sns.resume().await.expect("proxy back");
+    for delivery in 1..12 {
+        assert_eq!(post(&function, &drop).await, 200, "delivery {delivery}");
+    }
+    for _ in 0..2 {
+        assert_eq!(post(&function, &start).await, 200);
+    }
+
+    let [all_events, abnormal_only, webhook] = stack.deliveries(2, 1).await.expect("deliveries");
+    assert_eq!(
+        events_of(&all_events),
+        ["stream.stopped_abnormally", "stream.started"]
+    );
+    assert_eq!(events_of(&abnormal_only), ["stream.stopped_abnormally"]);
+    assert_eq!(
+        events_of(&webhook),
+        ["stream.stopped_abnormally", "stream.started"]
+    );
+    let duplicates = function
+        .logs_with_lines(14)
+        .await
+        .expect("a line per request")
+        .iter()
+        .filter(|l| l.contains("\"outcome\":\"duplicate\""))
+        .count();
+    assert_eq!(duplicates, 11);
 }

@@ -10,9 +10,10 @@ use aws_sdk_sns::types::error::InvalidParameterException;
 use aws_smithy_mocks::{RuleMode, mock, mock_client};
 use common::*;
 use live_callback_relay::callback::{Callback, Envelope};
+use live_callback_relay::limits::PUBLISH;
 use live_callback_relay::notification::Notification;
 use live_callback_relay::publish::Publisher;
-use live_callback_relay::publish::sns::{MAX_ATTEMPTS, SnsPublisher, with_delivery_limits};
+use live_callback_relay::publish::sns::{SnsPublisher, with_delivery_limits};
 use live_callback_relay::signature::Verifier;
 use serde_json::{Value, json};
 
@@ -107,7 +108,7 @@ async fn transient_failures_are_retried_within_the_attempt_budget() {
     let rule = mock!(aws_sdk_sns::Client::publish)
         .sequence()
         .http_status(500, None)
-        .times((MAX_ATTEMPTS - 1) as usize)
+        .times((PUBLISH.max_attempts - 1) as usize)
         .output(|| PublishOutput::builder().message_id("after-retries").build())
         .build();
     let client = mock_client!(
@@ -122,7 +123,7 @@ async fn transient_failures_are_retried_within_the_attempt_budget() {
         .await;
 
     assert_eq!(result.as_deref(), Ok("after-retries"));
-    assert_eq!(rule.num_calls(), MAX_ATTEMPTS as usize);
+    assert_eq!(rule.num_calls(), PUBLISH.max_attempts as usize);
 }
 
 #[tokio::test]
@@ -130,7 +131,7 @@ async fn a_failure_that_outlasts_the_retries_is_an_error() {
     let rule = mock!(aws_sdk_sns::Client::publish)
         .sequence()
         .http_status(503, None)
-        .times(MAX_ATTEMPTS as usize + 1)
+        .times(PUBLISH.max_attempts as usize + 1)
         .build();
     let client = mock_client!(
         aws_sdk_sns,
@@ -145,7 +146,7 @@ async fn a_failure_that_outlasts_the_retries_is_an_error() {
         .expect_err("retries exhausted");
 
     assert!(error.to_string().contains("publish failed"), "{error}");
-    assert_eq!(rule.num_calls(), MAX_ATTEMPTS as usize);
+    assert_eq!(rule.num_calls(), PUBLISH.max_attempts as usize);
 }
 
 #[tokio::test]

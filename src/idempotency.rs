@@ -1,0 +1,186 @@
+//! Optional deduplication of Tencent's retries: each `event_id` is claimed before it is
+//! published, so that a repeat of a published event is acknowledged without publishing.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::Mutex;
+
+pub mod dynamodb;
+
+/// How long a claim protects an event that is being published; past it, a retry may take
+/// over (the function that held it crashed or timed out).
+pub const IN_FLIGHT_LEASE_SECS: u64 = 30;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Claim {
+    /// This request owns the event: publish it, then complete or release the claim.
+    Owned,
+    /// The event was published before: acknowledge without publishing.
+    AlreadyPublished,
+    /// Another request is publishing it right now: ask Tencent to retry.
+    InFlight,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("idempotency store failed: {0}")]
+pub struct StoreError(pub String);
+
+pub trait IdempotencyStore: Send + Sync {
+    fn claim(
+        &self,
+        event_id: &str,
+        now: u64,
+    ) -> impl Future<Output = Result<Claim, StoreError>> + Send;
+    /// Marks an owned event published; it is remembered for the store's retention window.
+    fn complete(
+        &self,
+        event_id: &str,
+        now: u64,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Gives an owned event up after a failed publish, so that Tencent's retry can publish it.
+    fn release(&self, event_id: &str) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+/// No store configured: every event is owned, nothing is remembered.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoStore;
+
+impl IdempotencyStore for NoStore {
+    async fn claim(&self, _: &str, _: u64) -> Result<Claim, StoreError> {
+        Ok(Claim::Owned)
+    }
+    async fn complete(&self, _: &str, _: u64) -> Result<(), StoreError> {
+        Ok(())
+    }
+    async fn release(&self, _: &str) -> Result<(), StoreError> {
+        Ok(())
+    }
+}
+
+impl<S: IdempotencyStore> IdempotencyStore for Option<S> {
+    async fn claim(&self, event_id: &str, now: u64) -> Result<Claim, StoreError> {
+        match self {
+            Some(store) => store.claim(event_id, now).await,
+            None => NoStore.claim(event_id, now).await,
+        }
+    }
+    async fn complete(&self, event_id: &str, now: u64) -> Result<(), StoreError> {
+        match self {
+            Some(store) => store.complete(event_id, now).await,
+            None => Ok(()),
+        }
+    }
+    async fn release(&self, event_id: &str) -> Result<(), StoreError> {
+        match self {
+            Some(store) => store.release(event_id).await,
+            None => Ok(()),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Entry {
+    InFlight { lease_until: u64 },
+    Published { expires_at: u64 },
+}
+
+/// An in-process store with the DynamoDB store's semantics, for tests and benchmarks.
+#[derive(Debug)]
+pub struct MemoryStore {
+    retention_secs: u64,
+    entries: Mutex<HashMap<String, Entry>>,
+}
+
+impl MemoryStore {
+    pub fn new(retention_secs: u64) -> Self {
+        Self {
+            retention_secs,
+            entries: Mutex::default(),
+        }
+    }
+}
+
+impl IdempotencyStore for MemoryStore {
+    async fn claim(&self, event_id: &str, now: u64) -> Result<Claim, StoreError> {
+        let mut entries = self.entries.lock().expect("not poisoned");
+        let claim = match entries.get(event_id) {
+            Some(Entry::Published { expires_at }) if *expires_at > now => Claim::AlreadyPublished,
+            Some(Entry::InFlight { lease_until }) if *lease_until > now => Claim::InFlight,
+            _ => Claim::Owned,
+        };
+        if claim == Claim::Owned {
+            entries.insert(
+                event_id.to_string(),
+                Entry::InFlight {
+                    lease_until: now + IN_FLIGHT_LEASE_SECS,
+                },
+            );
+        }
+        Ok(claim)
+    }
+
+    async fn complete(&self, event_id: &str, now: u64) -> Result<(), StoreError> {
+        self.entries.lock().expect("not poisoned").insert(
+            event_id.to_string(),
+            Entry::Published {
+                expires_at: now + self.retention_secs,
+            },
+        );
+        Ok(())
+    }
+
+    async fn release(&self, event_id: &str) -> Result<(), StoreError> {
+        let mut entries = self.entries.lock().expect("not poisoned");
+        if matches!(entries.get(event_id), Some(Entry::InFlight { .. })) {
+            entries.remove(event_id);
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_published_event_is_remembered_for_the_retention_window() {
+        let store = MemoryStore::new(3600);
+        assert_eq!(store.claim("s-stop", 100).await, Ok(Claim::Owned));
+        store.complete("s-stop", 101).await.unwrap();
+        assert_eq!(
+            store.claim("s-stop", 102).await,
+            Ok(Claim::AlreadyPublished)
+        );
+        assert_eq!(
+            store.claim("s-stop", 3700).await,
+            Ok(Claim::AlreadyPublished)
+        );
+        assert_eq!(store.claim("s-stop", 3701).await, Ok(Claim::Owned));
+    }
+
+    #[tokio::test]
+    async fn an_event_in_flight_is_not_claimed_twice_until_its_lease_ends() {
+        let store = MemoryStore::new(3600);
+        assert_eq!(store.claim("s-start", 100).await, Ok(Claim::Owned));
+        assert_eq!(store.claim("s-start", 129).await, Ok(Claim::InFlight));
+        assert_eq!(store.claim("s-start", 130).await, Ok(Claim::Owned));
+    }
+
+    #[tokio::test]
+    async fn a_released_event_can_be_claimed_again_but_a_published_one_is_not_released() {
+        let store = MemoryStore::new(3600);
+        store.claim("a", 100).await.unwrap();
+        store.release("a").await.unwrap();
+        assert_eq!(store.claim("a", 101).await, Ok(Claim::Owned));
+        store.complete("a", 102).await.unwrap();
+        store.release("a").await.unwrap();
+        assert_eq!(store.claim("a", 103).await, Ok(Claim::AlreadyPublished));
+    }
+
+    #[tokio::test]
+    async fn no_store_owns_everything() {
+        assert_eq!(NoStore.claim("x", 1).await, Ok(Claim::Owned));
+        assert_eq!(NoStore.claim("x", 1).await, Ok(Claim::Owned));
+        assert_eq!(None::<MemoryStore>.claim("x", 1).await, Ok(Claim::Owned));
+    }
+}

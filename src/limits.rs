@@ -1,0 +1,49 @@
+//! The time budget of one callback: Tencent abandons a request after 20 s and the
+//! function times out at 15 s; every AWS call is bounded so that a request finishes
+//! within about 10 s even when every call retries to its limit.
+
+use std::time::Duration;
+
+use aws_sdk_sns::config::retry::RetryConfig;
+use aws_sdk_sns::config::timeout::TimeoutConfig;
+
+/// Attempts, per-attempt timeout and whole-operation timeout of one AWS call.
+#[derive(Debug, Clone, Copy)]
+pub struct CallLimits {
+    pub max_attempts: u32,
+    pub attempt_timeout: Duration,
+    pub operation_timeout: Duration,
+}
+
+/// SNS `Publish`: what the relay exists for, so it gets most of the budget.
+pub const PUBLISH: CallLimits = CallLimits {
+    max_attempts: 3,
+    attempt_timeout: Duration::from_secs(2),
+    operation_timeout: Duration::from_secs(7),
+};
+
+/// Each DynamoDB call of the idempotency store (at most two per request: claim and
+/// complete or release, plus one read when a claim is refused).
+pub const STORE: CallLimits = CallLimits {
+    max_attempts: 2,
+    attempt_timeout: Duration::from_millis(500),
+    operation_timeout: Duration::from_millis(1_000),
+};
+
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
+
+impl CallLimits {
+    pub fn retry_config(self) -> RetryConfig {
+        RetryConfig::standard()
+            .with_max_attempts(self.max_attempts)
+            .with_initial_backoff(Duration::from_millis(50))
+    }
+
+    pub fn timeout_config(self) -> TimeoutConfig {
+        TimeoutConfig::builder()
+            .operation_timeout(self.operation_timeout)
+            .operation_attempt_timeout(self.attempt_timeout)
+            .connect_timeout(CONNECT_TIMEOUT)
+            .build()
+    }
+}
