@@ -32,7 +32,7 @@ unit:
 	cargo test --workspace
 
 e2e: $(VENV_READY)
-	cargo test --test end_to_end -- --ignored
+	cargo test --test end_to_end --test faults -- --ignored --nocapture
 
 lint-template: $(VENV_READY)
 	cfn-lint --version

@@ -26,14 +26,16 @@ fn credentials() -> Credentials {
     Credentials::new(ACCESS_KEY_ID, SECRET_ACCESS_KEY, None, None, "local-stack")
 }
 
-pub fn sns_client(endpoint: &str) -> aws_sdk_sns::Client {
-    aws_sdk_sns::Client::from_conf(
-        aws_sdk_sns::Config::builder()
-            .endpoint_url(endpoint)
-            .region(Region::new(REGION))
-            .credentials_provider(credentials())
-            .build(),
-    )
+/// An SNS client configuration for `endpoint` with the stack's region and credentials.
+pub fn sns_config(endpoint: &str) -> aws_sdk_sns::config::Builder {
+    aws_sdk_sns::Config::builder()
+        .endpoint_url(endpoint)
+        .region(Region::new(REGION))
+        .credentials_provider(credentials())
+}
+
+fn sns_client(endpoint: &str) -> aws_sdk_sns::Client {
+    aws_sdk_sns::Client::from_conf(sns_config(endpoint).build())
 }
 
 fn sqs_client(endpoint: &str) -> aws_sdk_sqs::Client {

@@ -72,10 +72,17 @@ impl FunctionHost {
             next_id: AtomicU64::new(1),
         });
         let runtime_state = state.clone();
-        let runtime_api =
-            http::serve(move |request| runtime_api(runtime_state.clone(), request)).await?;
+        let runtime_api = http::serve(move |request| {
+            let state = runtime_state.clone();
+            async move { Some(runtime_api(state, request).await) }
+        })
+        .await?;
         let front_state = state.clone();
-        let front = http::serve(move |request| function_url(front_state.clone(), request)).await?;
+        let front = http::serve(move |request| {
+            let state = front_state.clone();
+            async move { Some(function_url(state, request).await) }
+        })
+        .await?;
 
         let mut command = Command::new(bootstrap);
         command

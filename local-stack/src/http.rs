@@ -1,6 +1,5 @@
 //! Minimal HTTP/1.1 server and client plumbing on hyper.
 
-use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -36,11 +35,12 @@ impl Drop for Server {
     }
 }
 
-/// Serves every request with `handler` on a fresh loopback port.
+/// Serves every request with `handler` on a fresh loopback port. A handler that answers
+/// `None` makes the server close the connection without a response.
 pub async fn serve<H, Fut>(handler: H) -> Result<Server, BoxError>
 where
     H: Fn(Received) -> Fut + Send + Sync + 'static,
-    Fut: Future<Output = Response<Full<Bytes>>> + Send + 'static,
+    Fut: Future<Output = Option<Response<Full<Bytes>>>> + Send + 'static,
 {
     let listener = TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
@@ -64,7 +64,7 @@ where
                             headers: parts.headers,
                             body,
                         };
-                        Ok::<_, Infallible>(handler(received).await)
+                        handler(received).await.ok_or(ConnectionClosed)
                     }
                 });
                 let _ = hyper::server::conn::http1::Builder::new()
@@ -76,10 +76,36 @@ where
     Ok(Server { addr, task })
 }
 
+#[derive(Debug)]
+struct ConnectionClosed;
+
+impl std::fmt::Display for ConnectionClosed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("connection closed without a response")
+    }
+}
+
+impl std::error::Error for ConnectionClosed {}
+
 pub fn response(status: StatusCode, body: impl Into<Bytes>) -> Response<Full<Bytes>> {
     let mut response = Response::new(Full::new(body.into()));
     *response.status_mut() = status;
     response
+}
+
+/// Sends `request` on to `base` (scheme and authority) and returns the answer.
+pub async fn forward(base: &str, request: Received) -> Result<Response<Full<Bytes>>, BoxError> {
+    let client = Client::builder(TokioExecutor::new()).build_http::<Full<Bytes>>();
+    let path = request.uri.path_and_query().map_or("/", |p| p.as_str());
+    let mut outgoing = Request::builder()
+        .method(request.method)
+        .uri(format!("{base}{path}"))
+        .body(Full::new(request.body))?;
+    *outgoing.headers_mut() = request.headers;
+    let answer = client.request(outgoing).await?;
+    let (parts, body) = answer.into_parts();
+    let body = body.collect().await?.to_bytes();
+    Ok(Response::from_parts(parts, Full::new(body)))
 }
 
 /// Sends one request and returns the status and body.

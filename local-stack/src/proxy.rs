@@ -3,11 +3,12 @@
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinHandle;
 
-use crate::BoxError;
+use crate::{BoxError, poll_until};
 
 pub struct Proxy {
     pub addr: SocketAddr,
@@ -43,10 +44,16 @@ impl Proxy {
         }
     }
 
-    /// Listens on the same port again.
+    /// Listens on the same port again (a no-op while listening).
     pub async fn resume(&self) -> Result<(), BoxError> {
-        self.stop();
-        let listener = TcpListener::bind(self.addr).await?;
+        if !self.tasks.lock().expect("not poisoned").is_empty() {
+            return Ok(());
+        }
+        // The aborted listener is closed once its task is dropped, which takes a moment.
+        let listener = poll_until(Duration::from_secs(5), "the proxy's port", || async {
+            TcpListener::bind(self.addr).await.ok()
+        })
+        .await?;
         self.accept_on(listener);
         Ok(())
     }

@@ -21,13 +21,13 @@ impl Receiver {
         let server = http::serve(move |request| {
             let sink = sink.clone();
             async move {
-                match serde_json::from_slice(&request.body) {
+                Some(match serde_json::from_slice(&request.body) {
                     Ok(value) => {
                         sink.lock().expect("not poisoned").push(value);
                         http::response(StatusCode::OK, "")
                     }
                     Err(_) => http::response(StatusCode::BAD_REQUEST, "not JSON"),
-                }
+                })
             }
         })
         .await?;

@@ -1,0 +1,141 @@
+//! The relay with the real SDK, configured as in production, against an SNS endpoint that
+//! injects faults before handing over to moto: retries are bounded, every request ends
+//! inside its 10 s budget, and the answer is 200 exactly when SNS accepted the message.
+
+mod common;
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use common::*;
+use lambda_http::http::StatusCode;
+use live_callback_relay::Relay;
+use live_callback_relay::publish::sns::{SnsPublisher, with_delivery_limits};
+use local_stack::aws::{self, Topology};
+use local_stack::faults::{Fault, FaultInjector};
+use local_stack::moto::Moto;
+use local_stack::proxy::Proxy;
+use local_stack::receiver::Receiver;
+use serde_json::json;
+
+const BUDGET: Duration = Duration::from_secs(10);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs moto from the project's virtualenv; `make test` runs it"]
+async fn faults_downstream_are_retried_within_bounds_and_answered_honestly() {
+    let moto_server = std::env::var_os("MOTO_SERVER")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/moto_server"));
+    let moto = Moto::start(&moto_server).await.expect("moto");
+    let receiver = Receiver::start().await.expect("receiver");
+    let topology = Topology::create(&moto.endpoint, &receiver.url)
+        .await
+        .expect("topology");
+    let injector = FaultInjector::start(&moto.endpoint)
+        .await
+        .expect("injector");
+    let refusable = Proxy::start(injector.url.trim_start_matches("http://"))
+        .await
+        .expect("proxy");
+    let client = aws_sdk_sns::Client::from_conf(
+        with_delivery_limits(aws::sns_config(&refusable.url())).build(),
+    );
+    let mut config = config(None);
+    config.topic_arn = topology.topic_arn.clone();
+    let relay = Relay::new(
+        &config,
+        SnsPublisher::new(client, topology.topic_arn.clone()),
+    );
+
+    let stall = Fault::Stall(Duration::from_secs(3));
+    let cases: &[(&str, &[Fault], bool, u16, usize)] = &[
+        (
+            "throttled twice, then accepted",
+            &[Fault::Throttle, Fault::Throttle],
+            false,
+            200,
+            3,
+        ),
+        ("500, then accepted", &[Fault::ServerError], false, 200, 2),
+        (
+            "slower than the attempt timeout, then accepted",
+            &[stall],
+            false,
+            200,
+            2,
+        ),
+        (
+            "connection closed, then accepted",
+            &[Fault::CloseConnection],
+            false,
+            200,
+            2,
+        ),
+        (
+            "throttled on every attempt",
+            &[Fault::Throttle; 3],
+            false,
+            503,
+            3,
+        ),
+        (
+            "500 on every attempt",
+            &[Fault::ServerError; 3],
+            false,
+            503,
+            3,
+        ),
+        (
+            "slower than the attempt timeout on every attempt",
+            &[stall; 3],
+            false,
+            503,
+            3,
+        ),
+        ("connection refused", &[], true, 503, 0),
+        (
+            "connection refused, then back and accepted",
+            &[],
+            false,
+            200,
+            1,
+        ),
+    ];
+    let mut report =
+        String::from("\ncase | attempts (time: what the request met) | status | took\n");
+    for (n, (name, faults, refused, expected, attempts)) in cases.iter().enumerate() {
+        let published_before = moto.published_to(&topology.topic_arn).await.unwrap().len();
+        injector.script(faults);
+        if *refused {
+            refusable.stop();
+        } else {
+            refusable.resume().await.expect("proxy listening");
+        }
+        let body = signed(
+            INTERRUPT,
+            json!({"errcode": 12, "sequence": format!("fault-case-{n}")}),
+        );
+
+        let started = Instant::now();
+        let response = relay.handle(post(&body), NOW).await;
+        let took = started.elapsed();
+
+        let seen = injector.attempts();
+        let published =
+            moto.published_to(&topology.topic_arn).await.unwrap().len() - published_before;
+        report.push_str(&format!(
+            "{name} | {} | {} | {took:.2?}\n",
+            seen.iter()
+                .map(|a| format!("{:.2?}: {}", a.at, a.met))
+                .collect::<Vec<_>>()
+                .join(", "),
+            response.status().as_u16(),
+        ));
+        assert_eq!(response.status().as_u16(), *expected, "{name}");
+        assert_eq!(seen.len(), *attempts, "{name}: {seen:?}");
+        assert!(took < BUDGET, "{name} took {took:?}");
+        let expected_published = usize::from(response.status() == StatusCode::OK);
+        assert_eq!(published, expected_published, "{name}");
+    }
+    eprintln!("{report}");
+}

@@ -1,0 +1,117 @@
+//! Properties over arbitrary input: signatures round-trip for any key and time, any
+//! one-character change breaks them, and no body, however broken, panics or publishes.
+
+mod common;
+
+use common::*;
+use lambda_http::http::StatusCode;
+use live_callback_relay::Relay;
+use live_callback_relay::publish::memory::RecordingPublisher;
+use live_callback_relay::signature::{SignatureError, Verifier, sign};
+use proptest::prelude::*;
+use serde_json::{Value, json};
+
+const HEX: &[u8] = b"0123456789abcdef";
+const ANSWERS: [u16; 6] = [200, 400, 401, 405, 409, 413];
+
+fn verify(key: &str, t: Value, sign: &str, now: u64) -> Result<(), SignatureError> {
+    Verifier::new(vec![key.to_string()], 300, 600)
+        .verify((), Some(&t), Some(&json!(sign)), now)
+        .map(|_| ())
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap()
+}
+
+/// Answers `body` and returns the status and how many notifications were published.
+fn answer(body: Vec<u8>) -> (u16, usize) {
+    let relay = Relay::new(
+        &config(Some(
+            "stream.started,stream.stopped,stream.stopped_abnormally",
+        )),
+        RecordingPublisher::new(),
+    );
+    let request = event(Gateway::FunctionUrl, "POST", &body, true);
+    let status = runtime()
+        .block_on(relay.handle(request, NOW))
+        .status()
+        .as_u16();
+    (status, relay.publisher().published().len())
+}
+
+fn key() -> impl Strategy<Value = String> {
+    "[A-Za-z0-9_-]{1,32}"
+}
+
+proptest! {
+    #[test]
+    fn a_sign_made_for_any_key_and_time_verifies_within_its_window(key in key(), t in 0u64..=u64::MAX / 2, early in 0u64..=900, late in 0u64..=300) {
+        let good = sign(&key, t);
+        prop_assert_eq!(verify(&key, json!(t), &good, t.saturating_sub(early)), Ok(()));
+        prop_assert_eq!(verify(&key, json!(t.to_string()), &good.to_uppercase(), t + late), Ok(()));
+    }
+
+    #[test]
+    fn changing_any_one_character_of_sign_is_rejected(key in key(), t in 1_000_000_000u64..3_000_000_000, at in 0usize..32, other in 0usize..16) {
+        let good = sign(&key, t);
+        let mut changed = good.clone().into_bytes();
+        let replacement = HEX[other];
+        prop_assume!(replacement != changed[at]);
+        changed[at] = replacement;
+        let changed = String::from_utf8(changed).unwrap();
+        prop_assert_eq!(verify(&key, json!(t), &changed, t), Err(SignatureError::Mismatch));
+    }
+
+    #[test]
+    fn changing_any_one_digit_of_t_is_rejected(key in key(), t in 1_000_000_000u64..3_000_000_000, at in 0usize..10, digit in 0u8..10) {
+        let good = sign(&key, t);
+        let mut digits = t.to_string().into_bytes();
+        prop_assume!(digits[at] != b'0' + digit);
+        digits[at] = b'0' + digit;
+        let changed: u64 = String::from_utf8(digits).unwrap().parse().unwrap();
+        // with the clock at the forged t, only the signature can refuse it
+        prop_assert_eq!(verify(&key, json!(changed), &good, changed), Err(SignatureError::Mismatch));
+    }
+
+    #[test]
+    fn arbitrary_bytes_never_panic_and_never_publish(body in proptest::collection::vec(any::<u8>(), 0..2048)) {
+        let (status, published) = answer(body);
+        prop_assert!(ANSWERS.contains(&status), "status {}", status);
+        prop_assert_eq!(published, 0);
+    }
+
+    #[test]
+    fn arbitrary_callback_shaped_json_never_panics_and_unsigned_never_publishes(
+        fields in proptest::collection::btree_map(
+            prop::sample::select(vec!["event_type", "t", "sign", "appid", "app", "appname", "stream_id", "event_time", "sequence", "errcode", "push_duration", "set_id", "width", "stream_param"]),
+            prop_oneof![
+                any::<i64>().prop_map(Value::from),
+                any::<u64>().prop_map(Value::from),
+                any::<f64>().prop_map(|f| json!(f)),
+                ".{0,40}".prop_map(Value::from),
+                Just(Value::Null),
+                Just(json!([1, {"a": []}])),
+            ],
+            0..14,
+        )
+    ) {
+        let body = serde_json::to_vec(&fields).unwrap();
+        let (status, published) = answer(body);
+        prop_assert!(ANSWERS.contains(&status), "status {}", status);
+        prop_assert_eq!(published, 0);
+    }
+
+    #[test]
+    fn any_change_to_a_signed_body_keeps_a_defined_answer(at in 0usize..2000, byte in any::<u8>()) {
+        let mut body = signed(INTERRUPT, json!({"errcode": 12})).into_bytes();
+        let at = at % body.len();
+        body[at] = byte;
+        let (status, published) = answer(body);
+        prop_assert!(ANSWERS.contains(&status), "status {}", status);
+        prop_assert!(published <= 1);
+        prop_assert!(published == 0 || status == StatusCode::OK.as_u16());
+    }
+}
