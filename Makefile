@@ -8,7 +8,7 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export MOTO_SERVER := $(CURDIR)/$(VENV)/bin/moto_server
 BOOTSTRAP := target/lambda/live-callback-relay/bootstrap
 
-.PHONY: demo test venv check unit e2e lint-template release-build
+.PHONY: demo test venv check unit e2e lint-template release-build load fuzz
 
 ## demo: the relay on one machine, with moto's SNS/SQS and four subscribers
 demo: $(VENV_READY)
@@ -37,6 +37,10 @@ e2e: $(VENV_READY)
 lint-template: $(VENV_READY)
 	cfn-lint --version
 	cfn-lint template.yaml
+
+## load: 10,000 signed callbacks, 64 in flight, through the handler (release build)
+load:
+	cargo run --release --example load
 
 release-build: $(VENV_READY)
 	cargo lambda build --release --x86-64

@@ -316,3 +316,69 @@ async fn with_the_idempotency_store_twelve_deliveries_reach_each_subscriber_once
         .count();
     assert_eq!(duplicates, 11);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs moto from the project's virtualenv; `make test` runs it"]
+async fn five_hundred_callbacks_sixteen_at_a_time_none_lost_none_duplicated() {
+    const CALLBACKS: usize = 500;
+    let stack = Stack::start().await.expect("local stack");
+    let function = std::sync::Arc::new(stack.function(&[]).await.expect("function"));
+    let bodies: Vec<String> = (0..CALLBACKS)
+        .map(|i| {
+            let sequence = format!("load-{i}");
+            if i % 2 == 0 {
+                fresh(START, json!({"sequence": sequence}))
+            } else {
+                fresh(INTERRUPT, json!({"sequence": sequence, "errcode": 14}))
+            }
+        })
+        .collect();
+
+    let started = Instant::now();
+    let slots = std::sync::Arc::new(tokio::sync::Semaphore::new(16));
+    let mut tasks = tokio::task::JoinSet::new();
+    for body in bodies {
+        let (function, slots) = (function.clone(), slots.clone());
+        tasks.spawn(async move {
+            let _slot = slots.acquire().await.expect("semaphore open");
+            post(&function, &body).await
+        });
+    }
+    while let Some(status) = tasks.join_next().await {
+        assert_eq!(status.expect("task"), 200);
+    }
+    let took = started.elapsed();
+
+    let [all_events, abnormal_only, webhook] = stack
+        .deliveries(CALLBACKS, CALLBACKS / 2)
+        .await
+        .expect("deliveries");
+    let ids = |envelopes: &[Value]| {
+        envelopes
+            .iter()
+            .map(|e| {
+                serde_json::from_str::<Value>(e["Message"].as_str().unwrap()).unwrap()["event_id"]
+                    .as_str()
+                    .unwrap()
+                    .to_string()
+            })
+            .collect::<std::collections::BTreeSet<_>>()
+    };
+    assert_eq!(
+        all_events.len(),
+        CALLBACKS,
+        "duplicates or losses in the all-events queue"
+    );
+    assert_eq!(ids(&all_events).len(), CALLBACKS);
+    assert_eq!(abnormal_only.len(), CALLBACKS / 2);
+    assert_eq!(ids(&abnormal_only).len(), CALLBACKS / 2);
+    assert_eq!(webhook.len(), CALLBACKS);
+    assert_eq!(ids(&webhook), ids(&all_events));
+    eprintln!(
+        "{CALLBACKS} callbacks through the local stack in {took:.2?} ({:.0}/s): {} queued, {} filtered, {} webhook posts, none lost or duplicated",
+        CALLBACKS as f64 / took.as_secs_f64(),
+        all_events.len(),
+        abnormal_only.len(),
+        webhook.len()
+    );
+}

@@ -127,18 +127,22 @@ impl Topology {
             .wait_time_seconds(0)
             .send()
             .await?;
+        let messages = output.messages.unwrap_or_default();
+        if messages.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut deletion = self.sqs.delete_message_batch().queue_url(queue_url);
         let mut bodies = Vec::new();
-        for message in output.messages.unwrap_or_default() {
-            if let Some(handle) = message.receipt_handle() {
-                self.sqs
-                    .delete_message()
-                    .queue_url(queue_url)
-                    .receipt_handle(handle)
-                    .send()
-                    .await?;
-            }
+        for (i, message) in messages.iter().enumerate() {
+            deletion = deletion.entries(
+                aws_sdk_sqs::types::DeleteMessageBatchRequestEntry::builder()
+                    .id(i.to_string())
+                    .receipt_handle(message.receipt_handle().unwrap_or_default())
+                    .build()?,
+            );
             bodies.push(serde_json::from_str(message.body().unwrap_or("null"))?);
         }
+        deletion.send().await?;
         Ok(bodies)
     }
 }
