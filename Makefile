@@ -42,6 +42,12 @@ lint-template: $(VENV_READY)
 load:
 	cargo run --release --example load
 
+## fuzz: the request-path fuzz target for FUZZ_SECONDS (default 600); needs nightly and `cargo install cargo-fuzz`
+FUZZ_SECONDS ?= 600
+fuzz:
+	$(PYTHON) fuzz/make_seed_corpus.py
+	cargo +nightly fuzz run request_path -- -max_total_time=$(FUZZ_SECONDS)
+
 release-build: $(VENV_READY)
 	cargo lambda build --release --x86-64
 	@stat -c 'bootstrap (x86_64, release): %s bytes' $(BOOTSTRAP)

@@ -8,6 +8,7 @@ pub mod http;
 pub mod moto;
 pub mod proxy;
 pub mod receiver;
+pub mod sns_stub;
 
 use std::future::Future;
 use std::time::{Duration, Instant};
