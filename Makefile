@@ -8,7 +8,7 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export MOTO_SERVER := $(CURDIR)/$(VENV)/bin/moto_server
 BOOTSTRAP := target/lambda/live-callback-relay/bootstrap
 
-.PHONY: demo test venv check unit e2e lint-template release-build load fuzz
+.PHONY: demo test venv check unit e2e lint-template release-build load fuzz bench
 
 ## demo: the relay on one machine, with moto's SNS/SQS and four subscribers
 demo: $(VENV_READY)
@@ -37,6 +37,18 @@ e2e: $(VENV_READY)
 lint-template: $(VENV_READY)
 	cfn-lint --version
 	cfn-lint template.yaml
+
+## bench: criterion per-operation benchmarks, then cold start and warm invocations of the
+## release bootstrap against a hello-world lambda_http function (BENCHMARKS.md)
+bench: $(VENV_READY)
+	cargo bench --bench relay
+	cargo lambda build --release --x86-64 -p live-callback-relay -p bench-hello-world
+	cargo build --profile runner --example coldstart
+	RELAY_BOOTSTRAP=target/lambda/live-callback-relay/bootstrap \
+	HELLO_BOOTSTRAP=target/lambda/bench-hello-world/bootstrap target/runner/examples/coldstart
+	cargo lambda build --release --x86-64 --output-format zip -p live-callback-relay -p bench-hello-world
+	@for f in live-callback-relay bench-hello-world; do \
+	  stat -c "$$f: bootstrap.zip %s bytes" target/lambda/$$f/bootstrap.zip; done
 
 ## load: 10,000 signed callbacks, 64 in flight, through the handler (release build)
 load:

@@ -106,8 +106,14 @@ fn path_from_env(variable: &str, default: &str) -> PathBuf {
 
 #[tokio::main]
 async fn main() -> Result<(), BoxError> {
-    let relay = path_from_env("RELAY_BOOTSTRAP", "target/release/live-callback-relay");
-    let hello = path_from_env("HELLO_BOOTSTRAP", "target/release/bench-hello-world");
+    let relay = path_from_env(
+        "RELAY_BOOTSTRAP",
+        "target/lambda/live-callback-relay/bootstrap",
+    );
+    let hello = path_from_env(
+        "HELLO_BOOTSTRAP",
+        "target/lambda/bench-hello-world/bootstrap",
+    );
     let stub = SnsStub::start().await?;
     let env = [
         (

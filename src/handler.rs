@@ -156,28 +156,25 @@ impl<P: Publisher, S: IdempotencyStore> Relay<P, S> {
             Err(rejection) => {
                 let status = rejection.status();
                 let detail = rejection.to_string();
+                macro_rules! log_rejection {
+                    ($level:expr, $message:literal) => {
+                        tracing::event!(
+                            $level,
+                            outcome = "rejected",
+                            status = status.as_u16(),
+                            event,
+                            event_id,
+                            stream_id,
+                            detail,
+                            elapsed_us,
+                            $message
+                        )
+                    };
+                }
                 if status.is_server_error() {
-                    tracing::error!(
-                        outcome = "rejected",
-                        status = status.as_u16(),
-                        event,
-                        event_id,
-                        stream_id,
-                        detail,
-                        elapsed_us,
-                        "callback not published"
-                    );
+                    log_rejection!(tracing::Level::ERROR, "callback not published");
                 } else {
-                    tracing::warn!(
-                        outcome = "rejected",
-                        status = status.as_u16(),
-                        event,
-                        event_id,
-                        stream_id,
-                        detail,
-                        elapsed_us,
-                        "callback rejected"
-                    );
+                    log_rejection!(tracing::Level::WARN, "callback rejected");
                 }
                 let mut response = reply(
                     status,

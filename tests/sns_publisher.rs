@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 
 use aws_sdk_sns::operation::publish::{PublishError, PublishInput, PublishOutput};
 use aws_sdk_sns::types::error::InvalidParameterException;
-use aws_smithy_mocks::{RuleMode, mock, mock_client};
+use aws_smithy_mocks::{Rule, RuleMode, mock, mock_client};
 use common::*;
 use live_callback_relay::callback::{Callback, Envelope};
 use live_callback_relay::limits::PUBLISH;
@@ -37,6 +37,16 @@ fn abnormal_stop() -> Notification {
     Notification::new(&verified.try_map(|b| Callback::decode(b, push)).unwrap())
 }
 
+/// A client with the relay's retry and timeout configuration, answered by `rule`.
+fn client_with(rule: &Rule) -> aws_sdk_sns::Client {
+    mock_client!(
+        aws_sdk_sns,
+        RuleMode::Sequential,
+        [rule],
+        with_delivery_limits
+    )
+}
+
 #[tokio::test]
 async fn publish_sends_the_topic_structure_subject_and_attributes() {
     let captured: Arc<Mutex<Vec<PublishInput>>> = Arc::default();
@@ -47,12 +57,7 @@ async fn publish_sends_the_topic_structure_subject_and_attributes() {
             true
         })
         .then_output(|| PublishOutput::builder().message_id("msg-1").build());
-    let client = mock_client!(
-        aws_sdk_sns,
-        RuleMode::Sequential,
-        [&rule],
-        with_delivery_limits
-    );
+    let client = client_with(&rule);
     let notification = abnormal_stop();
 
     let message_id = SnsPublisher::new(client, TOPIC.into())
@@ -111,12 +116,7 @@ async fn transient_failures_are_retried_within_the_attempt_budget() {
         .times((PUBLISH.max_attempts - 1) as usize)
         .output(|| PublishOutput::builder().message_id("after-retries").build())
         .build();
-    let client = mock_client!(
-        aws_sdk_sns,
-        RuleMode::Sequential,
-        [&rule],
-        with_delivery_limits
-    );
+    let client = client_with(&rule);
 
     let result = SnsPublisher::new(client, TOPIC.into())
         .publish(&abnormal_stop())
@@ -133,12 +133,7 @@ async fn a_failure_that_outlasts_the_retries_is_an_error() {
         .http_status(503, None)
         .times(PUBLISH.max_attempts as usize + 1)
         .build();
-    let client = mock_client!(
-        aws_sdk_sns,
-        RuleMode::Sequential,
-        [&rule],
-        with_delivery_limits
-    );
+    let client = client_with(&rule);
 
     let error = SnsPublisher::new(client, TOPIC.into())
         .publish(&abnormal_stop())
@@ -158,12 +153,7 @@ async fn a_rejected_request_is_not_retried() {
                 .build(),
         )
     });
-    let client = mock_client!(
-        aws_sdk_sns,
-        RuleMode::Sequential,
-        [&rule],
-        with_delivery_limits
-    );
+    let client = client_with(&rule);
 
     let result = SnsPublisher::new(client, TOPIC.into())
         .publish(&abnormal_stop())

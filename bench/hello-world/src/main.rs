@@ -4,10 +4,12 @@ use lambda_http::{Body, Error, Request, Response, service_fn};
 async fn main() -> Result<(), Error> {
     lambda_http::tracing::init_default_subscriber();
     lambda_http::run(service_fn(|_: Request| async {
-        Response::builder()
-            .status(200)
-            .header("content-type", "application/json")
-            .body(Body::from(r#"{"code":0}"#))
+        Ok::<_, Error>(
+            Response::builder()
+                .status(200)
+                .header("content-type", "application/json")
+                .body(Body::from(r#"{"code":0}"#))?,
+        )
     }))
     .await
 }
