@@ -43,16 +43,16 @@ lint-template: $(VENV_READY)
 bench: $(VENV_READY)
 	cargo bench --bench relay
 	cargo lambda build --release --x86-64 -p live-callback-relay -p bench-hello-world
-	cargo build --profile runner --example coldstart
+	cargo build --profile bench --example coldstart
 	RELAY_BOOTSTRAP=target/lambda/live-callback-relay/bootstrap \
-	HELLO_BOOTSTRAP=target/lambda/bench-hello-world/bootstrap target/runner/examples/coldstart
+	HELLO_BOOTSTRAP=target/lambda/bench-hello-world/bootstrap target/release/examples/coldstart
 	cargo lambda build --release --x86-64 --output-format zip -p live-callback-relay -p bench-hello-world
 	@for f in live-callback-relay bench-hello-world; do \
 	  stat -c "$$f: bootstrap.zip %s bytes" target/lambda/$$f/bootstrap.zip; done
 
-## load: 10,000 signed callbacks, 64 in flight, through the handler (release build)
+## load: 10,000 signed callbacks, 64 in flight, through the handler (optimized build)
 load:
-	cargo run --release --example load
+	cargo run --profile bench --example load
 
 ## fuzz: the request-path fuzz target for FUZZ_SECONDS (default 600); needs nightly and `cargo install cargo-fuzz`
 FUZZ_SECONDS ?= 600

@@ -6,10 +6,12 @@ use std::time::{Duration, Instant};
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use lambda_http::Request;
+use live_callback_relay::aws_setup::{TrustRoots, load_aws_config};
 use live_callback_relay::callback::{Callback, Envelope};
 use live_callback_relay::classify::PushEvent;
 use live_callback_relay::notification::Notification;
 use live_callback_relay::publish::memory::RecordingPublisher;
+use live_callback_relay::publish::sns::SnsPublisher;
 use live_callback_relay::signature::{Verifier, sign};
 use live_callback_relay::{Config, Relay};
 use serde_json::{Value, json};
@@ -45,6 +47,12 @@ fn relay() -> Relay<RecordingPublisher> {
 }
 
 fn steps(c: &mut Criterion) {
+    // SAFETY: set before any other thread exists; the set-up benchmark reads them.
+    unsafe {
+        std::env::set_var("AWS_REGION", "us-east-1");
+        std::env::set_var("AWS_ACCESS_KEY_ID", "bench");
+        std::env::set_var("AWS_SECRET_ACCESS_KEY", "bench");
+    }
     let body = body();
     let bytes = body.as_bytes();
     let verifier = Verifier::new(vec![KEY.into()], 300, 600);
@@ -88,6 +96,13 @@ fn steps(c: &mut Criterion) {
             |(relay, request)| async move { relay.handle(request, NOW).await },
             criterion::BatchSize::SmallInput,
         )
+    });
+
+    c.bench_function("cold-start set-up: AWS configuration + SNS client", |b| {
+        b.to_async(&runtime).iter(|| async {
+            let shared = load_aws_config(TrustRoots::AmazonTrustServices).await;
+            SnsPublisher::from_shared(&shared, "arn:aws:sns:us-east-1:123456789012:bench".into())
+        })
     });
 
     let relay = relay();

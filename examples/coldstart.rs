@@ -24,6 +24,13 @@ struct Figures {
     peak_rss_kib: Vec<u64>,
 }
 
+/// A line of the report: its label, how to read it off the figures, and its unit.
+type Row = (&'static str, fn(&mut Figures) -> f64, &'static str);
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
 fn median(values: &mut [Duration]) -> Duration {
     values.sort_unstable();
     values[values.len() / 2]
@@ -122,6 +129,8 @@ async fn main() -> Result<(), BoxError> {
         ),
         ("CALLBACK_KEYS", KEY.to_string()),
         ("AWS_ENDPOINT_URL_SNS", stub.url.clone()),
+        // as in production, where no endpoint is overridden
+        ("TRUST_ROOTS", "amazon".to_string()),
         ("AWS_REGION", "us-east-1".to_string()),
         ("AWS_ACCESS_KEY_ID", "bench".to_string()),
         ("AWS_SECRET_ACCESS_KEY", "bench".to_string()),
@@ -131,49 +140,51 @@ async fn main() -> Result<(), BoxError> {
     let mut relay_figures = measure(&relay, &env, &body).await?;
     let published = stub.requests();
 
-    let rows: [(&str, fn(&mut Figures) -> String); 6] = [
-        ("init duration (median of 20)", |f| {
-            format!("{:.2?}", median(&mut f.init))
-        }),
-        ("first invocation (median of 20)", |f| {
-            format!("{:.2?}", median(&mut f.first))
-        }),
-        ("warm invocation p50 (1,000)", |f| {
-            format!("{:.0?}", percentile(&f.warm, 0.5))
-        }),
-        ("warm invocation p99 (1,000)", |f| {
-            format!("{:.0?}", percentile(&f.warm, 0.99))
-        }),
-        ("peak RSS (max of 20)", |f| {
-            format!(
-                "{:.1} MiB",
-                *f.peak_rss_kib.iter().max().unwrap_or(&0) as f64 / 1024.0
-            )
-        }),
-        ("bootstrap size", |_| String::new()),
+    let rows: [Row; 5] = [
+        (
+            "init duration (median of 20 cold starts)",
+            |f| ms(median(&mut f.init)),
+            "ms",
+        ),
+        (
+            "first invocation (median of 20)",
+            |f| ms(median(&mut f.first)),
+            "ms",
+        ),
+        (
+            "warm invocation p50 (1,000)",
+            |f| ms(percentile(&f.warm, 0.5)),
+            "ms",
+        ),
+        (
+            "warm invocation p99 (1,000)",
+            |f| ms(percentile(&f.warm, 0.99)),
+            "ms",
+        ),
+        (
+            "peak RSS (highest of 20)",
+            |f| *f.peak_rss_kib.iter().max().unwrap_or(&0) as f64 / 1024.0,
+            "MiB",
+        ),
     ];
-    println!("| measure | relay | hello-world | ratio |\n| --- | --- | --- | --- |");
-    for (name, value) in rows.iter().take(5) {
+    println!(
+        "| measure | relay | hello-world | relay / hello-world |\n| --- | ---: | ---: | ---: |"
+    );
+    for (name, value, unit) in rows {
+        let (relay, hello) = (value(&mut relay_figures), value(&mut hello_figures));
         println!(
-            "| {name} | {} | {} | |",
-            value(&mut relay_figures),
-            value(&mut hello_figures)
+            "| {name} | {relay:.2} {unit} | {hello:.2} {unit} | {:.2} |",
+            relay / hello
         );
     }
-    let ratio = |relay: &mut Vec<Duration>, hello: &mut Vec<Duration>| {
-        median(relay).as_secs_f64() / median(hello).as_secs_f64()
-    };
+    let size = |path: &Path| std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+    let (relay_size, hello_size) = (size(&relay), size(&hello));
     println!(
-        "\ninit ratio relay / hello-world: {:.2}",
-        ratio(&mut relay_figures.init, &mut hello_figures.init)
+        "| bootstrap size | {:.2} MiB | {:.2} MiB | {:.2} |",
+        relay_size as f64 / 1048576.0,
+        hello_size as f64 / 1048576.0,
+        relay_size as f64 / hello_size as f64
     );
-    println!(
-        "first-invocation ratio: {:.2}",
-        ratio(&mut relay_figures.first, &mut hello_figures.first)
-    );
-    for (name, path) in [("relay", &relay), ("hello-world", &hello)] {
-        println!("{name} bootstrap: {} bytes", std::fs::metadata(path)?.len());
-    }
     println!("(the relay published {published} notifications to the stub)");
     Ok(())
 }

@@ -3,6 +3,7 @@
 use std::collections::HashSet;
 use std::fmt;
 
+use crate::aws_setup::TrustRoots;
 use crate::classify::Event;
 
 pub const DEFAULT_CLOCK_SKEW_SECS: u64 = 300;
@@ -13,6 +14,12 @@ const MIN_IDEMPOTENCY_TTL_SECS: u64 = 900;
 const MAX_IDEMPOTENCY_TTL_SECS: u64 = 30 * 86_400;
 const MAX_WINDOW_SECS: u64 = 86_400;
 const MAX_KEY_LEN: usize = 32;
+/// The SDK's endpoint overrides the relay's clients honour.
+const ENDPOINT_OVERRIDES: [&str; 3] = [
+    "AWS_ENDPOINT_URL",
+    "AWS_ENDPOINT_URL_SNS",
+    "AWS_ENDPOINT_URL_DYNAMODB",
+];
 
 #[derive(Clone)]
 pub struct Config {
@@ -22,6 +29,8 @@ pub struct Config {
     pub clock_skew_secs: u64,
     pub max_validity_secs: u64,
     pub idempotency: Option<IdempotencyConfig>,
+    /// Amazon's roots for AWS endpoints; the system's when an endpoint is overridden.
+    pub trust_roots: TrustRoots,
 }
 
 /// The optional DynamoDB table that deduplicates Tencent's retries.
@@ -45,6 +54,7 @@ impl fmt::Debug for Config {
             .field("clock_skew_secs", &self.clock_skew_secs)
             .field("max_validity_secs", &self.max_validity_secs)
             .field("idempotency", &self.idempotency)
+            .field("trust_roots", &self.trust_roots)
             .finish()
     }
 }
@@ -109,6 +119,7 @@ impl Config {
                 }),
                 None => None,
             },
+            trust_roots: trust_roots(&lookup)?,
         })
     }
 }
@@ -179,6 +190,21 @@ fn parse_events(value: &str) -> Result<HashSet<Event>, String> {
     Ok(events)
 }
 
+/// `TRUST_ROOTS` when set; otherwise Amazon's roots, or the system's when an endpoint
+/// override may lead to a server with another certificate authority.
+fn trust_roots(lookup: &impl Fn(&str) -> Option<String>) -> Result<TrustRoots, ConfigError> {
+    match lookup("TRUST_ROOTS").as_deref().map(str::trim) {
+        Some("amazon") => Ok(TrustRoots::AmazonTrustServices),
+        Some("system") => Ok(TrustRoots::System),
+        Some(other) => Err(ConfigError {
+            variable: "TRUST_ROOTS",
+            problem: format!("{other:?} is neither \"amazon\" nor \"system\""),
+        }),
+        None if ENDPOINT_OVERRIDES.iter().any(|v| lookup(v).is_some()) => Ok(TrustRoots::System),
+        None => Ok(TrustRoots::AmazonTrustServices),
+    }
+}
+
 fn seconds(
     lookup: &impl Fn(&str) -> Option<String>,
     variable: &'static str,
@@ -228,6 +254,31 @@ mod tests {
         assert_eq!(config.clock_skew_secs, 300);
         assert_eq!(config.max_validity_secs, 600);
         assert_eq!(config.idempotency, None);
+        assert_eq!(config.trust_roots, TrustRoots::AmazonTrustServices);
+    }
+
+    #[test]
+    fn an_endpoint_override_trusts_the_system_roots() {
+        for variable in ENDPOINT_OVERRIDES {
+            let config = load(&[
+                ("SNS_TOPIC_ARN", ARN),
+                ("CALLBACK_KEYS", "k1"),
+                (variable, "https://sns.internal.example.com"),
+            ])
+            .unwrap();
+            assert_eq!(config.trust_roots, TrustRoots::System, "{variable}");
+        }
+        let config = load(&[
+            ("SNS_TOPIC_ARN", ARN),
+            ("CALLBACK_KEYS", "k1"),
+            (
+                "AWS_ENDPOINT_URL_SNS",
+                "https://vpce-1.sns.eu-west-1.vpce.amazonaws.com",
+            ),
+            ("TRUST_ROOTS", "amazon"),
+        ])
+        .unwrap();
+        assert_eq!(config.trust_roots, TrustRoots::AmazonTrustServices);
     }
 
     #[test]
@@ -308,6 +359,7 @@ mod tests {
             (&[("CLOCK_SKEW_SECS", "5m")], "CLOCK_SKEW_SECS"),
             (&[("MAX_VALIDITY_SECS", "0")], "MAX_VALIDITY_SECS"),
             (&[("MAX_VALIDITY_SECS", "86401")], "MAX_VALIDITY_SECS"),
+            (&[("TRUST_ROOTS", "all")], "TRUST_ROOTS"),
             (
                 &[("IDEMPOTENCY_TABLE", "t"), ("IDEMPOTENCY_TTL_SECS", "600")],
                 "IDEMPOTENCY_TTL_SECS",

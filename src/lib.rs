@@ -1,6 +1,7 @@
 //! Relays Tencent Cloud live push/interrupt callbacks to Amazon SNS: verified, decoded,
 //! classified, and rendered for every kind of subscriber.
 
+pub mod aws_setup;
 pub mod callback;
 pub mod classify;
 pub mod config;

@@ -2,6 +2,7 @@ use std::convert::Infallible;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use lambda_http::{Error, Request, service_fn};
+use live_callback_relay::aws_setup::load_aws_config;
 use live_callback_relay::idempotency::dynamodb::DynamoStore;
 use live_callback_relay::publish::sns::SnsPublisher;
 use live_callback_relay::{Config, Relay};
@@ -11,10 +12,7 @@ async fn main() -> Result<(), Error> {
     lambda_http::tracing::init_default_subscriber();
     let config =
         Config::from_env().inspect_err(|e| tracing::error!(error = %e, "invalid configuration"))?;
-    let shared = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .http_client(https_client())
-        .load()
-        .await;
+    let shared = load_aws_config(config.trust_roots).await;
     let publisher = SnsPublisher::from_shared(&shared, config.topic_arn.clone());
     let store = config
         .idempotency
@@ -25,15 +23,6 @@ async fn main() -> Result<(), Error> {
         Ok::<_, Infallible>(relay.handle(request, unix_now()).await)
     }))
     .await
-}
-
-/// The SDK's hyper/rustls client with ring as its crypto provider: the same TLS stack as
-/// the SDK's default, less than half the size of aws-lc in the bootstrap.
-fn https_client() -> aws_sdk_sns::config::SharedHttpClient {
-    use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
-    aws_smithy_http_client::Builder::new()
-        .tls_provider(Provider::Rustls(CryptoMode::Ring))
-        .build_https()
 }
 
 fn unix_now() -> u64 {
