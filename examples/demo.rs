@@ -8,7 +8,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use live_callback_relay::signature::sign;
 use local_stack::aws::{self, ABNORMAL_ONLY_POLICY, Topology};
 use local_stack::function_host::FunctionHost;
-use local_stack::moto::Moto;
+use local_stack::moto::{self, Moto};
 use local_stack::receiver::Receiver;
 use local_stack::{BoxError, http};
 use serde_json::{Value, json};
@@ -70,7 +70,7 @@ fn show_machine_message(envelope: &Value) {
 
 #[tokio::main]
 async fn main() -> Result<(), BoxError> {
-    let moto = Moto::start(&path_from_env("MOTO_SERVER", ".venv/bin/moto_server")).await?;
+    let moto = Moto::start(&moto::server_path()).await?;
     let receiver = Receiver::start().await?;
     let topology = Topology::create(&moto.endpoint, &receiver.url).await?;
     let function = FunctionHost::start(

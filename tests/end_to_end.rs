@@ -4,13 +4,12 @@
 
 mod common;
 
-use std::path::PathBuf;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use common::*;
 use local_stack::aws::Topology;
 use local_stack::function_host::FunctionHost;
-use local_stack::moto::Moto;
+use local_stack::moto::{self, Moto};
 use local_stack::proxy::Proxy;
 use local_stack::receiver::Receiver;
 use local_stack::{BoxError, aws, http, poll_until};
@@ -25,12 +24,7 @@ struct Stack {
 
 impl Stack {
     async fn start() -> Result<Stack, BoxError> {
-        let moto_server = std::env::var_os("MOTO_SERVER")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| {
-                PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/moto_server")
-            });
-        let moto = Moto::start(&moto_server).await?;
+        let moto = Moto::start(&moto::server_path()).await?;
         let sns = Proxy::start(moto.endpoint.trim_start_matches("http://")).await?;
         let receiver = Receiver::start().await?;
         let topology = Topology::create(&moto.endpoint, &receiver.url).await?;

@@ -4,7 +4,6 @@
 
 mod common;
 
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use common::*;
@@ -13,7 +12,7 @@ use live_callback_relay::Relay;
 use live_callback_relay::publish::sns::{SnsPublisher, with_delivery_limits};
 use local_stack::aws::{self, Topology};
 use local_stack::faults::{Fault, FaultInjector};
-use local_stack::moto::Moto;
+use local_stack::moto::{self, Moto};
 use local_stack::proxy::Proxy;
 use local_stack::receiver::Receiver;
 use serde_json::json;
@@ -23,10 +22,7 @@ const BUDGET: Duration = Duration::from_secs(10);
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs moto from the project's virtualenv; `make test` runs it"]
 async fn faults_downstream_are_retried_within_bounds_and_answered_honestly() {
-    let moto_server = std::env::var_os("MOTO_SERVER")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/moto_server"));
-    let moto = Moto::start(&moto_server).await.expect("moto");
+    let moto = Moto::start(&moto::server_path()).await.expect("moto");
     let receiver = Receiver::start().await.expect("receiver");
     let topology = Topology::create(&moto.endpoint, &receiver.url)
         .await

@@ -1,6 +1,6 @@
 //! moto's server mode: a real SNS- and SQS-speaking server on a loopback port.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
 
@@ -8,6 +8,13 @@ use serde_json::Value;
 use tokio::process::{Child, Command};
 
 use crate::{BoxError, free_port, http, poll_until};
+
+/// `$MOTO_SERVER`, or the project's virtualenv's `moto_server`.
+pub fn server_path() -> PathBuf {
+    std::env::var_os("MOTO_SERVER")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../.venv/bin/moto_server"))
+}
 
 pub struct Moto {
     pub endpoint: String,
