@@ -36,7 +36,7 @@ e2e: $(VENV_READY)
 
 lint-template: $(VENV_READY)
 	cfn-lint --version
-	cfn-lint template.yaml
+	cfn-lint --append-rules cfn_lint_serverless.rules -- template.yaml
 
 ## bench: criterion per-operation benchmarks, then cold start and warm invocations of the
 ## release bootstrap against a hello-world lambda_http function (BENCHMARKS.md)

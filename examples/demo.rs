@@ -79,6 +79,8 @@ async fn main() -> Result<(), BoxError> {
             ("SNS_TOPIC_ARN", topology.topic_arn.clone()),
             ("CALLBACK_KEYS", KEY.to_string()),
             ("AWS_ENDPOINT_URL_SNS", moto.endpoint.clone()),
+            // moto speaks plain HTTP; trust as in production, without scanning the system store
+            ("TRUST_ROOTS", "amazon".to_string()),
             ("AWS_REGION", aws::REGION.to_string()),
             ("AWS_ACCESS_KEY_ID", aws::ACCESS_KEY_ID.to_string()),
             ("AWS_SECRET_ACCESS_KEY", aws::SECRET_ACCESS_KEY.to_string()),
