@@ -50,10 +50,6 @@ impl Envelope {
             .ok_or(DecodeError::EventTypeNotInteger)?;
         Ok(PushEvent::from_event_type(event_type))
     }
-
-    pub fn event_type(&self) -> Option<&Value> {
-        self.event_type.as_ref()
-    }
 }
 
 /// A decoded push or interrupt callback. `stream_param` is already redacted.
