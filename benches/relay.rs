@@ -6,13 +6,13 @@ use std::time::{Duration, Instant};
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use lambda_http::Request;
-use live_callback_relay::aws_setup::{TrustRoots, load_aws_config};
-use live_callback_relay::callback::{Callback, Envelope};
-use live_callback_relay::classify::PushEvent;
-use live_callback_relay::notification::Notification;
-use live_callback_relay::publish::memory::RecordingPublisher;
-use live_callback_relay::publish::sns::SnsPublisher;
-use live_callback_relay::signature::{Verifier, sign};
+use live_callback_relay::aws::setup::{TrustRoots, load_aws_config};
+use live_callback_relay::aws::sns::SnsPublisher;
+use live_callback_relay::inbound::callback::{Callback, Envelope};
+use live_callback_relay::inbound::signature::{Verifier, sign};
+use live_callback_relay::meaning::classify::PushEvent;
+use live_callback_relay::outbound::notification::Notification;
+use live_callback_relay::ports::recording::RecordingPublisher;
 use live_callback_relay::{Config, Relay};
 use serde_json::{Value, json};
 

@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use live_callback_relay::signature::sign;
+use live_callback_relay::inbound::signature::sign;
 use local_stack::function_host::FunctionHost;
 use local_stack::sns_stub::SnsStub;
 use local_stack::{BoxError, http};

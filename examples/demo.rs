@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use live_callback_relay::signature::sign;
+use live_callback_relay::inbound::signature::sign;
 use local_stack::aws::{self, ABNORMAL_ONLY_POLICY, Topology};
 use local_stack::function_host::FunctionHost;
 use local_stack::moto::{self, Moto};

@@ -7,8 +7,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use lambda_http::Request;
-use live_callback_relay::publish::memory::RecordingPublisher;
-use live_callback_relay::signature::sign;
+use live_callback_relay::inbound::signature::sign;
+use live_callback_relay::ports::recording::RecordingPublisher;
 use live_callback_relay::{Config, Relay};
 use serde_json::{Value, json};
 use tokio::sync::Semaphore;

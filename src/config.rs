@@ -3,8 +3,8 @@
 use std::collections::HashSet;
 use std::fmt;
 
-use crate::aws_setup::TrustRoots;
-use crate::classify::Event;
+use crate::aws::setup::TrustRoots;
+use crate::meaning::classify::Event;
 
 pub const DEFAULT_CLOCK_SKEW_SECS: u64 = 300;
 pub const DEFAULT_MAX_VALIDITY_SECS: u64 = 600;

@@ -7,13 +7,13 @@ use lambda_http::http::{Method, StatusCode, header};
 use lambda_http::{Body, Request, Response};
 use serde_json::json;
 
-use crate::callback::{Callback, DecodeError, Envelope};
-use crate::classify::Event;
 use crate::config::Config;
-use crate::idempotency::{Claim, IdempotencyStore, NoStore};
-use crate::notification::Notification;
-use crate::publish::{PublishError, Publisher};
-use crate::signature::{SignatureError, Verifier};
+use crate::inbound::callback::{Callback, DecodeError, Envelope};
+use crate::inbound::signature::{SignatureError, Verifier};
+use crate::meaning::classify::Event;
+use crate::outbound::notification::Notification;
+use crate::ports::idempotency::{Claim, IdempotencyStore, NoStore};
+use crate::ports::publish::{PublishError, Publisher};
 
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 

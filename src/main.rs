@@ -2,9 +2,9 @@ use std::convert::Infallible;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use lambda_http::{Error, Request, service_fn};
-use live_callback_relay::aws_setup::load_aws_config;
-use live_callback_relay::idempotency::dynamodb::DynamoStore;
-use live_callback_relay::publish::sns::SnsPublisher;
+use live_callback_relay::aws::dynamodb::DynamoStore;
+use live_callback_relay::aws::setup::load_aws_config;
+use live_callback_relay::aws::sns::SnsPublisher;
 use live_callback_relay::{Config, Relay};
 
 #[tokio::main(flavor = "current_thread")]

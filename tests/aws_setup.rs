@@ -2,7 +2,7 @@
 //! system's), and carries the relay's SDK calls.
 
 use aws_sdk_sns::config::{BehaviorVersion, Credentials, Region};
-use live_callback_relay::aws_setup::{AMAZON_TRUST_SERVICES_PEM, TrustRoots, https_client};
+use live_callback_relay::aws::setup::{AMAZON_TRUST_SERVICES_PEM, TrustRoots, https_client};
 use local_stack::sns_stub::SnsStub;
 
 #[test]

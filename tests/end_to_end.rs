@@ -152,7 +152,7 @@ async fn each_subscriber_receives_exactly_what_it_subscribed_to() {
     );
     let recording = fresh(START, json!({"event_type": 100}));
     let bad_sign = fresh(START, json!({})).replace(
-        &live_callback_relay::signature::sign(KEY, now() + 600),
+        &live_callback_relay::inbound::signature::sign(KEY, now() + 600),
         &"0".repeat(32),
     );
     let expired = signed(START, json!({"t": now() - 400, "event_time": now() - 1000}));

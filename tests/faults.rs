@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use common::*;
 use lambda_http::http::StatusCode;
 use live_callback_relay::Relay;
-use live_callback_relay::publish::sns::{SnsPublisher, with_delivery_limits};
+use live_callback_relay::aws::sns::{SnsPublisher, with_delivery_limits};
 use local_stack::aws::{self, Topology};
 use local_stack::faults::{Fault, FaultInjector};
 use local_stack::moto::{self, Moto};

@@ -7,7 +7,7 @@ use lambda_http::Request;
 use lambda_http::http::StatusCode;
 use live_callback_relay::Relay;
 use live_callback_relay::handler::MAX_BODY_BYTES;
-use live_callback_relay::publish::memory::RecordingPublisher;
+use live_callback_relay::ports::recording::RecordingPublisher;
 use serde_json::{Value, json};
 
 fn with_content_type(body: &str, content_type: &str) -> Request {

@@ -7,10 +7,10 @@ use common::*;
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use live_callback_relay::Relay;
-use live_callback_relay::classify::Event;
 use live_callback_relay::handler::MAX_BODY_BYTES;
-use live_callback_relay::publish::memory::RecordingPublisher;
-use live_callback_relay::signature::sign;
+use live_callback_relay::inbound::signature::sign;
+use live_callback_relay::meaning::classify::Event;
+use live_callback_relay::ports::recording::RecordingPublisher;
 use serde_json::{Value, json};
 
 fn relay(notify_events: Option<&str>) -> Relay<RecordingPublisher> {

@@ -6,8 +6,8 @@ mod common;
 use common::*;
 use lambda_http::http::StatusCode;
 use live_callback_relay::Relay;
-use live_callback_relay::idempotency::{Claim, IdempotencyStore, MemoryStore, StoreError};
-use live_callback_relay::publish::memory::RecordingPublisher;
+use live_callback_relay::ports::idempotency::{Claim, IdempotencyStore, MemoryStore, StoreError};
+use live_callback_relay::ports::recording::RecordingPublisher;
 use serde_json::json;
 
 fn relay_with<S: IdempotencyStore>(store: S) -> Relay<RecordingPublisher, S> {

@@ -8,8 +8,8 @@ use std::sync::{Arc, Mutex};
 
 use common::*;
 use live_callback_relay::Relay;
-use live_callback_relay::publish::memory::RecordingPublisher;
-use live_callback_relay::signature::sign;
+use live_callback_relay::inbound::signature::sign;
+use live_callback_relay::ports::recording::RecordingPublisher;
 use serde_json::{Value, json};
 use tracing_subscriber::fmt::MakeWriter;
 

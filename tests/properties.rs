@@ -6,8 +6,8 @@ mod common;
 use common::*;
 use lambda_http::http::StatusCode;
 use live_callback_relay::Relay;
-use live_callback_relay::publish::memory::RecordingPublisher;
-use live_callback_relay::signature::{SignatureError, Verifier, sign};
+use live_callback_relay::inbound::signature::{SignatureError, Verifier, sign};
+use live_callback_relay::ports::recording::RecordingPublisher;
 use proptest::prelude::*;
 use serde_json::{Value, json};
 

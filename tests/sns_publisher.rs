@@ -9,12 +9,12 @@ use aws_sdk_sns::operation::publish::{PublishError, PublishInput, PublishOutput}
 use aws_sdk_sns::types::error::InvalidParameterException;
 use aws_smithy_mocks::{Rule, RuleMode, mock, mock_client};
 use common::*;
-use live_callback_relay::callback::{Callback, Envelope};
-use live_callback_relay::limits::PUBLISH;
-use live_callback_relay::notification::Notification;
-use live_callback_relay::publish::Publisher;
-use live_callback_relay::publish::sns::{SnsPublisher, with_delivery_limits};
-use live_callback_relay::signature::Verifier;
+use live_callback_relay::aws::limits::PUBLISH;
+use live_callback_relay::aws::sns::{SnsPublisher, with_delivery_limits};
+use live_callback_relay::inbound::callback::{Callback, Envelope};
+use live_callback_relay::inbound::signature::Verifier;
+use live_callback_relay::outbound::notification::Notification;
+use live_callback_relay::ports::publish::Publisher;
 use serde_json::{Value, json};
 
 const TOPIC: &str = "arn:aws:sns:eu-west-1:123456789012:live-events";

@@ -7,7 +7,7 @@ use std::panic;
 use base64::Engine;
 use lambda_http::Request;
 use libfuzzer_sys::fuzz_target;
-use live_callback_relay::publish::memory::RecordingPublisher;
+use live_callback_relay::ports::recording::RecordingPublisher;
 use live_callback_relay::{Config, Relay};
 
 /// The key and clock `make_seed_corpus.py` signs its seeds with.

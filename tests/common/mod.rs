@@ -4,7 +4,7 @@
 use base64::Engine;
 use lambda_http::Request;
 use live_callback_relay::Config;
-use live_callback_relay::signature::sign;
+use live_callback_relay::inbound::signature::sign;
 use serde_json::{Value, json};
 
 pub const KEY: &str = "test-callback-key_1";

@@ -10,7 +10,8 @@ use aws_smithy_http_client::tls::rustls_provider::CryptoMode;
 use aws_smithy_http_client::tls::{Provider, TlsContext, TrustStore};
 
 /// Amazon Root CA 1-4 and the Starfield roots that cross-sign them.
-pub const AMAZON_TRUST_SERVICES_PEM: &[u8] = include_bytes!("../certs/amazon-trust-services.pem");
+pub const AMAZON_TRUST_SERVICES_PEM: &[u8] =
+    include_bytes!("../../certs/amazon-trust-services.pem");
 
 /// Which certificate authorities the client trusts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

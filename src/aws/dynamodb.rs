@@ -5,8 +5,8 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
 use aws_sdk_dynamodb::types::AttributeValue;
 
-use super::{Claim, IN_FLIGHT_LEASE_SECS, IdempotencyStore, StoreError};
-use crate::limits;
+use crate::aws::limits;
+use crate::ports::idempotency::{Claim, IN_FLIGHT_LEASE_SECS, IdempotencyStore, StoreError};
 
 const IN_FLIGHT: &str = "in_flight";
 const PUBLISHED: &str = "published";

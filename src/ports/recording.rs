@@ -3,8 +3,8 @@
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use super::{PublishError, Publisher};
-use crate::notification::Notification;
+use crate::outbound::notification::Notification;
+use crate::ports::publish::{PublishError, Publisher};
 
 #[derive(Debug, Default)]
 pub struct RecordingPublisher {

@@ -5,8 +5,8 @@
 use serde::{Deserialize, Deserializer};
 use serde_json::Value;
 
-use crate::classify::{Classification, PushEvent, classify};
-use crate::redact::redact_stream_param;
+use crate::inbound::redact::redact_stream_param;
+use crate::meaning::classify::{Classification, PushEvent, classify};
 
 /// Why a body could not be decoded. The texts never echo a field's value.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -234,11 +234,11 @@ fn describe(error: &serde_json::Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::classify::{Event, Reason};
+    use crate::meaning::classify::{Event, Reason};
     use serde_json::json;
 
-    const START_SAMPLE: &str = include_str!("../tests/fixtures/seed_push_start.json");
-    const STOP_SAMPLE: &str = include_str!("../tests/fixtures/seed_push_interrupt.json");
+    const START_SAMPLE: &str = include_str!("../../tests/fixtures/seed_push_start.json");
+    const STOP_SAMPLE: &str = include_str!("../../tests/fixtures/seed_push_interrupt.json");
 
     fn decode(body: &str) -> Result<Callback, DecodeError> {
         let push = Envelope::parse(body.as_bytes())?

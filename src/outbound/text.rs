@@ -2,9 +2,9 @@
 
 use std::fmt::Write;
 
-use crate::callback::{Callback, Region};
-use crate::classify::{Classification, Event};
-use crate::timefmt::{clock_utc, human_duration, human_utc};
+use crate::inbound::callback::{Callback, Region};
+use crate::meaning::classify::{Classification, Event};
+use crate::outbound::timefmt::{clock_utc, human_duration, human_utc};
 
 /// SNS allows 100; one less leaves room for clients that count a terminator.
 pub const SUBJECT_MAX: usize = 99;

@@ -5,8 +5,6 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::sync::Mutex;
 
-pub mod dynamodb;
-
 /// How long a claim protects an event that is being published; past it, a retry may take
 /// over (the function that held it crashed or timed out).
 pub const IN_FLIGHT_LEASE_SECS: u64 = 30;

@@ -3,11 +3,11 @@
 
 use serde::Serialize;
 
-use crate::callback::Callback;
-use crate::classify::Event;
-use crate::document::Document;
-use crate::signature::Authentic;
-use crate::text;
+use crate::inbound::callback::Callback;
+use crate::inbound::signature::Authentic;
+use crate::meaning::classify::Event;
+use crate::outbound::document::Document;
+use crate::outbound::text;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AttributeValue {
@@ -82,12 +82,12 @@ fn string(value: &str) -> AttributeValue {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::callback::Envelope;
-    use crate::signature::{Verifier, sign};
+    use crate::inbound::callback::Envelope;
+    use crate::inbound::signature::{Verifier, sign};
     use serde_json::{Value, json};
 
-    const START: &str = include_str!("../tests/fixtures/seed_push_start.json");
-    const STOP: &str = include_str!("../tests/fixtures/seed_push_interrupt.json");
+    const START: &str = include_str!("../../tests/fixtures/seed_push_start.json");
+    const STOP: &str = include_str!("../../tests/fixtures/seed_push_interrupt.json");
 
     fn notification(sample: &str, changes: Value) -> Notification {
         let mut body: Value = serde_json::from_str(sample).unwrap();

@@ -3,9 +3,9 @@
 
 use serde::Serialize;
 
-use crate::callback::Callback;
-use crate::classify::Classification;
-use crate::timefmt::rfc3339;
+use crate::inbound::callback::Callback;
+use crate::meaning::classify::Classification;
+use crate::outbound::timefmt::rfc3339;
 
 /// Raised when a field is renamed, removed or changes meaning; additions keep it.
 pub const DOCUMENT_VERSION: u32 = 1;

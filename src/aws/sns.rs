@@ -3,9 +3,9 @@
 use aws_sdk_sns::Client;
 use aws_sdk_sns::types::MessageAttributeValue;
 
-use super::{PublishError, Publisher};
-use crate::limits;
-use crate::notification::{AttributeValue, Notification};
+use crate::aws::limits;
+use crate::outbound::notification::{AttributeValue, Notification};
+use crate::ports::publish::{PublishError, Publisher};
 
 /// Applies the relay's retry and timeout budget for publishing to an SNS client configuration.
 pub fn with_delivery_limits(builder: aws_sdk_sns::config::Builder) -> aws_sdk_sns::config::Builder {

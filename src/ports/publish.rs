@@ -2,10 +2,7 @@
 
 use std::future::Future;
 
-use crate::notification::Notification;
-
-pub mod memory;
-pub mod sns;
+use crate::outbound::notification::Notification;
 
 /// The publisher did not accept the message (after its own bounded retries).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

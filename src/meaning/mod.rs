@@ -1,0 +1,3 @@
+//! What a verified callback means: the event and, for stops, why.
+
+pub mod classify;

@@ -1,0 +1,6 @@
+//! What goes out: one SNS message per notified event, rendered for people and machines.
+
+pub mod document;
+pub mod notification;
+pub mod text;
+pub mod timefmt;
