@@ -91,6 +91,7 @@ impl Config {
             })?,
             None => HashSet::from([Event::Started, Event::StoppedAbnormally]),
         };
+        let trust_roots = trust_roots(&lookup, &topic_arn)?;
         Ok(Config {
             topic_arn,
             callback_keys,
@@ -117,9 +118,15 @@ impl Config {
                         MIN_IDEMPOTENCY_TTL_SECS..=MAX_IDEMPOTENCY_TTL_SECS,
                     )?,
                 }),
+                None if lookup("IDEMPOTENCY_TTL_SECS").is_some() => {
+                    return Err(ConfigError {
+                        variable: "IDEMPOTENCY_TTL_SECS",
+                        problem: "is set, but IDEMPOTENCY_TABLE is not: there is nothing to keep records in".into(),
+                    });
+                }
                 None => None,
             },
-            trust_roots: trust_roots(&lookup)?,
+            trust_roots,
         })
     }
 }
@@ -143,13 +150,17 @@ fn check_topic_arn(arn: &str) -> Result<(), String> {
         && parts[0] == "arn"
         && parts[2] == "sns"
         && parts.iter().all(|p| !p.is_empty());
-    if well_formed {
-        Ok(())
-    } else {
-        Err(format!(
+    if !well_formed {
+        return Err(format!(
             "{arn:?} is not an SNS topic ARN (arn:<partition>:sns:<region>:<account>:<topic>)"
-        ))
+        ));
     }
+    if arn.ends_with(".fifo") {
+        return Err(format!(
+            "{arn:?} is a FIFO topic, which delivers to SQS queues only (not e-mail, HTTPS or Lambda); use a standard topic"
+        ));
+    }
+    Ok(())
 }
 
 fn parse_keys(value: &str) -> Result<Vec<String>, String> {
@@ -191,8 +202,15 @@ fn parse_events(value: &str) -> Result<HashSet<Event>, String> {
 }
 
 /// `TRUST_ROOTS` when set; otherwise Amazon's roots, or the system's when an endpoint
-/// override may lead to a server with another certificate authority.
-fn trust_roots(lookup: &impl Fn(&str) -> Option<String>) -> Result<TrustRoots, ConfigError> {
+/// override may lead to a server with another certificate authority, or in the China
+/// regions, whose endpoints (`*.amazonaws.com.cn`) AWS does not say chain to Amazon Trust
+/// Services.
+fn trust_roots(
+    lookup: &impl Fn(&str) -> Option<String>,
+    topic_arn: &str,
+) -> Result<TrustRoots, ConfigError> {
+    let in_china = topic_arn.starts_with("arn:aws-cn:")
+        || lookup("AWS_REGION").is_some_and(|region| region.trim().starts_with("cn-"));
     match lookup("TRUST_ROOTS").as_deref().map(str::trim) {
         Some("amazon") => Ok(TrustRoots::AmazonTrustServices),
         Some("system") => Ok(TrustRoots::System),
@@ -200,7 +218,9 @@ fn trust_roots(lookup: &impl Fn(&str) -> Option<String>) -> Result<TrustRoots, C
             variable: "TRUST_ROOTS",
             problem: format!("{other:?} is neither \"amazon\" nor \"system\""),
         }),
-        None if ENDPOINT_OVERRIDES.iter().any(|v| lookup(v).is_some()) => Ok(TrustRoots::System),
+        None if in_china || ENDPOINT_OVERRIDES.iter().any(|v| lookup(v).is_some()) => {
+            Ok(TrustRoots::System)
+        }
         None => Ok(TrustRoots::AmazonTrustServices),
     }
 }
@@ -276,6 +296,46 @@ mod tests {
                 "https://vpce-1.sns.eu-west-1.vpce.amazonaws.com",
             ),
             ("TRUST_ROOTS", "amazon"),
+        ])
+        .unwrap();
+        assert_eq!(config.trust_roots, TrustRoots::AmazonTrustServices);
+    }
+
+    #[test]
+    fn the_china_regions_trust_the_system_roots() {
+        for vars in [
+            [
+                ("SNS_TOPIC_ARN", "arn:aws-cn:sns:cn-north-1:123456789012:t"),
+                ("AWS_REGION", "cn-north-1"),
+            ],
+            [
+                (
+                    "SNS_TOPIC_ARN",
+                    "arn:aws-cn:sns:cn-northwest-1:123456789012:t",
+                ),
+                ("CALLBACK_KEYS", "k1"),
+            ],
+            [("SNS_TOPIC_ARN", ARN), ("AWS_REGION", "cn-northwest-1")],
+        ] {
+            let mut all = vec![("CALLBACK_KEYS", "k1")];
+            all.extend_from_slice(&vars);
+            assert_eq!(
+                load(&all).unwrap().trust_roots,
+                TrustRoots::System,
+                "{vars:?}"
+            );
+        }
+        let config = load(&[
+            ("SNS_TOPIC_ARN", "arn:aws-cn:sns:cn-north-1:123456789012:t"),
+            ("CALLBACK_KEYS", "k1"),
+            ("TRUST_ROOTS", "amazon"),
+        ])
+        .unwrap();
+        assert_eq!(config.trust_roots, TrustRoots::AmazonTrustServices);
+        let config = load(&[
+            ("SNS_TOPIC_ARN", ARN),
+            ("CALLBACK_KEYS", "k1"),
+            ("AWS_REGION", "eu-west-1"),
         ])
         .unwrap();
         assert_eq!(config.trust_roots, TrustRoots::AmazonTrustServices);
@@ -363,6 +423,14 @@ mod tests {
             (
                 &[("IDEMPOTENCY_TABLE", "t"), ("IDEMPOTENCY_TTL_SECS", "600")],
                 "IDEMPOTENCY_TTL_SECS",
+            ),
+            (&[("IDEMPOTENCY_TTL_SECS", "3600")], "IDEMPOTENCY_TTL_SECS"),
+            (
+                &[(
+                    "SNS_TOPIC_ARN",
+                    "arn:aws:sns:eu-west-1:123456789012:live.fifo",
+                )],
+                "SNS_TOPIC_ARN",
             ),
         ];
         for (overrides, variable) in cases {

@@ -8,26 +8,20 @@ use lambda_http::{Body, Request, Response};
 use serde_json::json;
 
 use crate::config::Config;
-use crate::inbound::callback::{Callback, DecodeError, Envelope};
-use crate::inbound::signature::{SignatureError, Verifier};
+use crate::inbound::signature::Verifier;
+use crate::inbound::{self, InboundError};
 use crate::meaning::classify::Event;
 use crate::outbound::notification::Notification;
 use crate::ports::idempotency::{Claim, IdempotencyStore, NoStore};
 use crate::ports::publish::{PublishError, Publisher};
-
-pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
 /// Why a request was not answered with 200; the only place statuses are decided.
 #[derive(Debug, thiserror::Error)]
 pub enum Rejection {
     #[error("method {0} is not allowed")]
     MethodNotAllowed(Method),
-    #[error("body of {0} bytes is over the {MAX_BODY_BYTES}-byte limit")]
-    TooLarge(usize),
     #[error(transparent)]
-    Malformed(#[from] DecodeError),
-    #[error(transparent)]
-    Unauthorized(#[from] SignatureError),
+    Inbound(#[from] InboundError),
     #[error("the same event is being published by another request")]
     InFlight,
     #[error(transparent)]
@@ -38,9 +32,9 @@ impl Rejection {
     pub fn status(&self) -> StatusCode {
         match self {
             Rejection::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
-            Rejection::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
-            Rejection::Malformed(_) => StatusCode::BAD_REQUEST,
-            Rejection::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            Rejection::Inbound(InboundError::TooLarge(_)) => StatusCode::PAYLOAD_TOO_LARGE,
+            Rejection::Inbound(InboundError::Malformed(_)) => StatusCode::BAD_REQUEST,
+            Rejection::Inbound(InboundError::Unauthorized(_)) => StatusCode::UNAUTHORIZED,
             Rejection::InFlight => StatusCode::CONFLICT,
             Rejection::NotPublished(_) => StatusCode::SERVICE_UNAVAILABLE,
         }
@@ -50,9 +44,9 @@ impl Rejection {
     fn public_message(&self) -> &'static str {
         match self {
             Rejection::MethodNotAllowed(_) => "only POST is accepted",
-            Rejection::TooLarge(_) => "body too large",
-            Rejection::Malformed(_) => "malformed callback",
-            Rejection::Unauthorized(_) => "invalid or expired signature",
+            Rejection::Inbound(InboundError::TooLarge(_)) => "body too large",
+            Rejection::Inbound(InboundError::Malformed(_)) => "malformed callback",
+            Rejection::Inbound(InboundError::Unauthorized(_)) => "invalid or expired signature",
             Rejection::InFlight => "already being published; retry later",
             Rejection::NotPublished(_) => "notification not published; retry later",
         }
@@ -62,10 +56,18 @@ impl Rejection {
 /// What happened to a request that is answered 200.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Accepted {
-    Published { message_id: String },
+    Published {
+        message_id: String,
+    },
     AlreadyPublished,
     NotNotified,
     OtherEventType,
+    /// SNS refused the notification as invalid: no retry could change that, so Tencent is
+    /// not asked for one; the notification's document goes to the log as an error instead.
+    Refused {
+        detail: String,
+        document: String,
+    },
 }
 
 impl Accepted {
@@ -75,6 +77,7 @@ impl Accepted {
             Accepted::AlreadyPublished => "duplicate",
             Accepted::NotNotified => "not_notified",
             Accepted::OtherEventType => "other_event_type",
+            Accepted::Refused { .. } => "refused",
         }
     }
 }
@@ -136,6 +139,20 @@ impl<P: Publisher, S: IdempotencyStore> Relay<P, S> {
         let event_id = trail.event_id.as_deref().unwrap_or_default();
         let stream_id = trail.stream_id.as_deref().unwrap_or_default();
         match result {
+            Ok(Accepted::Refused { detail, document }) => {
+                tracing::error!(
+                    outcome = "refused",
+                    status = 200,
+                    event,
+                    event_id,
+                    stream_id,
+                    detail,
+                    document,
+                    elapsed_us,
+                    "notification refused by SNS; not retried"
+                );
+                reply(StatusCode::OK, json!({"code": 0}))
+            }
             Ok(accepted) => {
                 let message_id = match &accepted {
                     Accepted::Published { message_id } => message_id.as_str(),
@@ -199,21 +216,12 @@ impl<P: Publisher, S: IdempotencyStore> Relay<P, S> {
         if request.method() != Method::POST {
             return Err(Rejection::MethodNotAllowed(request.method().clone()));
         }
-        let body: &[u8] = request.body().as_ref();
-        if body.len() > MAX_BODY_BYTES {
-            return Err(Rejection::TooLarge(body.len()));
-        }
-        let envelope = Envelope::parse(body)?;
-        let Some(push) = envelope.push_event()? else {
+        let Some(callback) = inbound::read(request.body().as_ref(), &self.verifier, now)? else {
             return Ok(Accepted::OtherEventType);
         };
-        let verified =
-            self.verifier
-                .verify(body, envelope.t.as_ref(), envelope.sign.as_ref(), now)?;
-        let callback = verified.try_map(|body| Callback::decode(body, push))?;
         let class = callback.get().classification();
         trail.event = Some(class.event);
-        trail.event_id = Some(callback.get().event_id());
+        trail.event_id = Some(callback.get().event_id.clone());
         trail.stream_id = Some(callback.get().stream_id.clone());
         if !self.notify_events.contains(&class.event) {
             return Ok(Accepted::NotNotified);
@@ -229,19 +237,27 @@ impl<P: Publisher, S: IdempotencyStore> Relay<P, S> {
             }
         };
         let notification = Notification::new(&callback);
-        match self.publisher.publish(&notification).await {
-            Ok(message_id) => {
-                if claimed && let Err(e) = self.store.complete(event_id, now).await {
-                    tracing::warn!(error = %e, event_id, "published, but not recorded as published");
+        let published = self.publisher.publish(&notification).await;
+        if claimed {
+            let recorded = match published {
+                Ok(_) => {
+                    self.store
+                        .complete(event_id, now, callback.accepted_until())
+                        .await
                 }
-                Ok(Accepted::Published { message_id })
+                Err(_) => self.store.release(event_id).await,
+            };
+            if let Err(e) = recorded {
+                tracing::warn!(error = %e, event_id, "claim not updated; it lapses after its lease");
             }
-            Err(publish_error) => {
-                if claimed && let Err(e) = self.store.release(event_id).await {
-                    tracing::warn!(error = %e, event_id, "claim not released; it lapses after its lease");
-                }
-                Err(publish_error.into())
-            }
+        }
+        match published {
+            Ok(message_id) => Ok(Accepted::Published { message_id }),
+            Err(PublishError::Refused(detail)) => Ok(Accepted::Refused {
+                detail,
+                document: notification.document().to_string(),
+            }),
+            Err(unavailable) => Err(unavailable.into()),
         }
     }
 }

@@ -95,7 +95,7 @@ fn events_of(envelopes: &[Value]) -> Vec<String> {
             assert!(!raw.contains(TX_SECRET), "push token delivered: {raw}");
             assert!(!raw.contains(KEY), "callback key delivered: {raw}");
             let document: Value = serde_json::from_str(raw).expect("the JSON document");
-            assert_eq!(document["version"], 1);
+            assert_eq!(document["version"], 2);
             assert_eq!(document["stream_param"], "txSecret=***&txTime=65A0B1C2");
             assert!(envelope["Subject"].as_str().unwrap().starts_with("Stream "));
             document["event"].as_str().unwrap().to_string()
@@ -183,7 +183,12 @@ async fn each_subscriber_receives_exactly_what_it_subscribed_to() {
     assert_eq!(attribute(&all_events[0], "stream_id"), "test_stream");
     let abnormal: Value =
         serde_json::from_str(abnormal_only[0]["Message"].as_str().unwrap()).unwrap();
-    assert_eq!(abnormal["event_id"], "7000000000000000012-stop");
+    let event_id = abnormal["event_id"].as_str().unwrap();
+    assert!(
+        event_id.starts_with("7000000000000000012-stop-"),
+        "{event_id}"
+    );
+    assert_eq!(attribute(&abnormal_only[0], "event_id"), event_id);
     assert_eq!(abnormal["reason"], "network");
     assert_eq!(abnormal["stream_id"], "test_stream");
     let bodies: Vec<&str> = cases.iter().map(|(b, _)| b.as_str()).collect();
@@ -375,4 +380,30 @@ async fn five_hundred_callbacks_sixteen_at_a_time_none_lost_none_duplicated() {
         abnormal_only.len(),
         webhook.len()
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs moto from the project's virtualenv; `make test` runs it"]
+async fn a_real_ten_digit_appid_can_be_filtered_on() {
+    // GIVEN a queue with the README's APPID filter (SNS refuses numeric filters beyond 10^9)
+    let stack = Stack::start().await.expect("local stack");
+    let one_appid = stack
+        .topology
+        .filtered_queue("one-appid", Some(r#"{"appid":["1253488539"]}"#))
+        .await
+        .expect("filtered queue");
+    let function = stack.function(&[]).await.expect("function");
+
+    // WHEN starts of two APPIDs arrive
+    for (appid, sequence) in [(1_253_488_539u64, "appid-a"), (1_253_488_540, "appid-b")] {
+        let body = fresh(START, json!({"appid": appid, "sequence": sequence}));
+        assert_eq!(post(&function, &body).await, 200);
+    }
+
+    // THEN the queue gets the one of its APPID, which stays a number in the document
+    let received = stack.topology.drain(&one_appid, 1).await.expect("delivery");
+    assert_eq!(events_of(&received), ["stream.started"]);
+    let document: Value = serde_json::from_str(received[0]["Message"].as_str().unwrap()).unwrap();
+    assert_eq!(document["appid"], 1_253_488_539u64);
+    assert_eq!(document["sequence"], "appid-a");
 }

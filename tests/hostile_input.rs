@@ -6,7 +6,7 @@ use common::*;
 use lambda_http::Request;
 use lambda_http::http::StatusCode;
 use live_callback_relay::Relay;
-use live_callback_relay::handler::MAX_BODY_BYTES;
+use live_callback_relay::inbound::MAX_BODY_BYTES;
 use live_callback_relay::ports::recording::RecordingPublisher;
 use serde_json::{Value, json};
 
@@ -141,6 +141,11 @@ async fn every_hostile_input_gets_its_defined_answer_and_publishes_nothing() {
         (
             "t beyond u64",
             post(&with_raw("t", "18446744073709551616")),
+            StatusCode::UNAUTHORIZED,
+        ),
+        (
+            "t beyond f64 (1e400)",
+            post(&with_raw("t", "1e400")),
             StatusCode::UNAUTHORIZED,
         ),
         (

@@ -7,7 +7,7 @@ use common::*;
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use live_callback_relay::Relay;
-use live_callback_relay::handler::MAX_BODY_BYTES;
+use live_callback_relay::inbound::MAX_BODY_BYTES;
 use live_callback_relay::inbound::signature::sign;
 use live_callback_relay::meaning::classify::Event;
 use live_callback_relay::ports::recording::RecordingPublisher;
@@ -73,7 +73,11 @@ async fn an_abnormal_stop_is_published_with_its_reason() {
     let published = relay.publisher().published();
     assert_eq!(published.len(), 1);
     assert_eq!(published[0].event, Event::StoppedAbnormally);
-    assert_eq!(published[0].event_id, "2210464508206756938-stop");
+    assert!(
+        published[0]
+            .event_id
+            .starts_with("2210464508206756938-stop-")
+    );
     assert!(!published[0].message.contains(TX_SECRET));
 }
 
@@ -140,6 +144,35 @@ async fn other_event_types_are_answered_200_and_not_published() {
 }
 
 #[tokio::test]
+async fn other_event_types_of_any_size_are_answered_200() {
+    let relay = relay(None);
+    let mut body = json!({"event_type": 100, "video_url": "x".repeat(300_000)}).to_string();
+    assert!(body.len() > MAX_BODY_BYTES);
+    assert_eq!(
+        send(&relay, post(&body)).await,
+        (StatusCode::OK, json!({"code": 0}))
+    );
+    body = signed(START, json!({"padding": "x".repeat(MAX_BODY_BYTES)}));
+    assert_eq!(
+        send(&relay, post(&body)).await.0,
+        StatusCode::PAYLOAD_TOO_LARGE
+    );
+    assert!(published_events(&relay).is_empty());
+}
+
+#[tokio::test]
+async fn a_notification_sns_refuses_is_answered_200_and_not_retried() {
+    let relay = relay(None);
+    relay.publisher().set_refusing(true);
+    let body = signed(INTERRUPT, json!({"errcode": 12}));
+    assert_eq!(
+        send(&relay, post(&body)).await,
+        (StatusCode::OK, json!({"code": 0}))
+    );
+    assert!(published_events(&relay).is_empty());
+}
+
+#[tokio::test]
 async fn a_body_of_exactly_the_limit_is_accepted() {
     let relay = relay(None);
     let mut body = signed(START, json!({}));
@@ -170,6 +203,42 @@ async fn every_error_row_has_its_status_a_short_message_and_publishes_nothing() 
         ),
         ("empty body", post(""), StatusCode::BAD_REQUEST),
         ("JSON array", post("[1]"), StatusCode::BAD_REQUEST),
+        (
+            "JSON array in the fields' order (event_type, t, sign)",
+            post(&format!("[1, {t}, \"{}\"]", sign(KEY, t))),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            "JSON array of another event type",
+            post("[100]"),
+            StatusCode::BAD_REQUEST,
+        ),
+        ("JSON string", post("\"{}\""), StatusCode::BAD_REQUEST),
+        (
+            "blank stream_id",
+            post(&signed(START, json!({"stream_id": "  "}))),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            "blank sequence",
+            post(&signed(START, json!({"sequence": "\t"}))),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            "stream_id longer than any real one",
+            post(&signed(START, json!({"stream_id": "s".repeat(513)}))),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            "sequence longer than any real one",
+            post(&signed(START, json!({"sequence": "9".repeat(65)}))),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            "event_time beyond the year 9999",
+            post(&signed(START, json!({"event_time": 253_402_300_800u64}))),
+            StatusCode::BAD_REQUEST,
+        ),
         (
             "invalid UTF-8",
             event(

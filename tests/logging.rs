@@ -3,50 +3,20 @@
 
 mod common;
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
-
 use common::*;
 use live_callback_relay::Relay;
 use live_callback_relay::inbound::signature::sign;
 use live_callback_relay::ports::recording::RecordingPublisher;
 use serde_json::{Value, json};
-use tracing_subscriber::fmt::MakeWriter;
 
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> MakeWriter<'a> for Captured {
-    type Writer = Captured;
-    fn make_writer(&'a self) -> Captured {
-        self.clone()
-    }
-}
-
-async fn logs_of(bodies: &[String], failing: bool) -> String {
-    let captured = Captured::default();
-    let subscriber = tracing_subscriber::fmt()
-        .with_writer(captured.clone())
-        .with_ansi(false)
-        .with_max_level(tracing::Level::TRACE)
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+async fn logs_of(bodies: &[String], set_up: impl FnOnce(&RecordingPublisher)) -> String {
+    let (captured, _guard) = capture_logs();
     let relay = Relay::new(&config(None), RecordingPublisher::new());
-    relay.publisher().set_failing(failing);
+    set_up(relay.publisher());
     for body in bodies {
         relay.handle(post(body), NOW).await;
     }
-    String::from_utf8(captured.0.lock().unwrap().clone()).unwrap()
+    captured.text()
 }
 
 fn assert_no_secret(logs: &str, body: &str) {
@@ -64,14 +34,15 @@ async fn a_published_request_logs_one_line_with_its_outcome_and_no_secret() {
         INTERRUPT,
         json!({"errcode": 14, "stream_param": push_url_params()}),
     );
-    let logs = logs_of(std::slice::from_ref(&body), false).await;
+    let logs = logs_of(std::slice::from_ref(&body), |_| ()).await;
     let lines: Vec<&str> = logs.lines().collect();
     assert_eq!(lines.len(), 1, "{logs}");
+    let event_id = format!("event_id=\"{}\"", notification_of(&body).event_id);
     for field in [
         "outcome=\"published\"",
         "status=200",
         "event=\"stream.stopped_abnormally\"",
-        "event_id=\"2210464508206756938-stop\"",
+        &event_id,
         "stream_id=\"test_stream\"",
         "message_id=\"memory-1\"",
         "elapsed_us=",
@@ -97,7 +68,7 @@ async fn rejected_and_failed_requests_log_the_detail_but_no_secret() {
     let wrong_type = signed(START, json!({"appid": format!("txSecret={TX_SECRET}")}));
     let bodies = [expired.clone(), wrong_key.to_string(), wrong_type.clone()];
 
-    let logs = logs_of(&bodies, false).await;
+    let logs = logs_of(&bodies, |_| ()).await;
     assert_eq!(logs.lines().count(), 3, "{logs}");
     assert!(
         logs.contains("status=401") && logs.contains("t expired 400 s ago"),
@@ -116,14 +87,43 @@ async fn rejected_and_failed_requests_log_the_detail_but_no_secret() {
         INTERRUPT,
         json!({"errcode": 14, "stream_param": push_url_params()}),
     );
-    let logs = logs_of(std::slice::from_ref(&failing), true).await;
+    let logs = logs_of(std::slice::from_ref(&failing), |p| p.set_failing(true)).await;
     assert!(
         logs.contains("ERROR") && logs.contains("status=503"),
         "{logs}"
     );
     assert!(
-        logs.contains("event_id=\"2210464508206756938-stop\""),
+        logs.contains(&format!(
+            "event_id=\"{}\"",
+            notification_of(&failing).event_id
+        )),
         "{logs}"
     );
     assert_no_secret(&logs, &failing);
+}
+
+#[tokio::test]
+async fn a_refused_notification_is_an_error_line_with_its_document_and_no_secret() {
+    let body = signed(
+        INTERRUPT,
+        json!({"errcode": 14, "stream_param": push_url_params()}),
+    );
+    let logs = logs_of(std::slice::from_ref(&body), |p| p.set_refusing(true)).await;
+    let lines: Vec<&str> = logs.lines().collect();
+    assert_eq!(lines.len(), 1, "{logs}");
+    for field in [
+        "ERROR",
+        "outcome=\"refused\"",
+        "status=200",
+        "InvalidParameter",
+        "document=",
+        "txSecret=***",
+    ] {
+        assert!(
+            lines[0].contains(field),
+            "{field} missing from {}",
+            lines[0]
+        );
+    }
+    assert_no_secret(&logs, &body);
 }

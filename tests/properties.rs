@@ -15,8 +15,9 @@ const HEX: &[u8] = b"0123456789abcdef";
 const ANSWERS: [u16; 6] = [200, 400, 401, 405, 409, 413];
 
 fn verify(key: &str, t: Value, sign: &str, now: u64) -> Result<(), SignatureError> {
+    let raw = |v: &Value| serde_json::value::to_raw_value(v).unwrap();
     Verifier::new(vec![key.to_string()], 300, 600)
-        .verify((), Some(&t), Some(&json!(sign)), now)
+        .verify((), Some(&raw(&t)), Some(&raw(&json!(sign))), now)
         .map(|_| ())
 }
 
@@ -113,5 +114,99 @@ proptest! {
         prop_assert!(ANSWERS.contains(&status), "status {}", status);
         prop_assert!(published <= 1);
         prop_assert!(published == 0 || status == StatusCode::OK.as_u16());
+    }
+}
+
+/// Percent-encodes every byte of `text`.
+fn percent_encoded(text: &str) -> String {
+    text.bytes().map(|b| format!("%{b:02X}")).collect()
+}
+
+fn sensitive_name() -> impl Strategy<Value = String> {
+    prop::sample::select(vec![
+        "txSecret",
+        "TXSECRET",
+        "txsecret",
+        "usersig",
+        "UserSig",
+        "sig",
+        "sign",
+        "signature",
+        "access_token",
+        "token",
+        "api_key",
+        "apiKey",
+        "X-Auth",
+        "authorization",
+        "password",
+        "passwd",
+        "pwd",
+        "client_secret",
+        "credential",
+    ])
+    .prop_map(str::to_string)
+}
+
+fn harmless_pair() -> impl Strategy<Value = String> {
+    ("(h|r|a|b|txTime|quality|streamid|x)", "[a-z0-9/.]{0,8}")
+        .prop_map(|(name, value)| format!("{name}={value}"))
+}
+
+/// How the push URL's parameters reach the relay: as they are, with the credential's name
+/// percent-encoded, or the whole text encoded once or twice.
+#[derive(Debug, Clone, Copy)]
+enum Encoding {
+    Plain,
+    NameEncoded,
+    Once,
+    Twice,
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(128))]
+    #[test]
+    fn a_credential_never_reaches_a_rendering_an_attribute_or_a_log_line(
+        name in sensitive_name(),
+        secret in "[A-Z][A-Za-z0-9]{15,31}",
+        before in proptest::collection::vec(harmless_pair(), 0..3),
+        after in proptest::collection::vec(harmless_pair(), 0..3),
+        separators in proptest::collection::vec(prop::sample::select(vec!["&", ";", ","]), 6),
+        prefix in prop::sample::select(vec!["", "?", "#!::", "streamid=#!::"]),
+        encoding in prop::sample::select(vec![Encoding::Plain, Encoding::NameEncoded, Encoding::Once, Encoding::Twice]),
+    ) {
+        let shown_name = match encoding {
+            Encoding::NameEncoded => percent_encoded(&name),
+            _ => name.clone(),
+        };
+        let mut pairs = before.clone();
+        pairs.push(format!("{shown_name}={secret}"));
+        pairs.extend(after.clone());
+        let mut param = prefix.to_string();
+        for (i, pair) in pairs.iter().enumerate() {
+            if i > 0 {
+                param.push_str(separators[i % separators.len()]);
+            }
+            param.push_str(pair);
+        }
+        let param = match encoding {
+            Encoding::Once => percent_encoded(&param),
+            Encoding::Twice => percent_encoded(&percent_encoded(&param)),
+            _ => param,
+        };
+        let body = signed(INTERRUPT, json!({"errcode": 12, "stream_param": param}));
+
+        let (captured, _guard) = capture_logs();
+        let relay = Relay::new(&config(None), RecordingPublisher::new());
+        let status = runtime().block_on(relay.handle(post(&body), NOW)).status();
+        prop_assert_eq!(status, StatusCode::OK);
+        let published = relay.publisher().published();
+        prop_assert_eq!(published.len(), 1);
+        let n = &published[0];
+        let mut seen = vec![n.message.clone(), n.subject.clone(), captured.text()];
+        seen.extend(n.attributes.iter().map(|(_, v)| v.text().to_string()));
+        for text in &seen {
+            prop_assert!(!text.contains(&secret), "{} leaked from {:?} into {}", secret, param, text);
+            prop_assert!(!text.contains(&percent_encoded(&secret)));
+        }
     }
 }

@@ -19,6 +19,7 @@ pub struct Topology {
     pub all_events_queue: String,
     pub abnormal_queue: String,
     pub email: String,
+    sns: aws_sdk_sns::Client,
     sqs: aws_sdk_sqs::Client,
 }
 
@@ -60,36 +61,52 @@ impl Topology {
             .await?
             .topic_arn
             .ok_or("no topic ARN")?;
-        let all_events_queue = create_queue(&sqs, "all-events").await?;
-        let abnormal_queue = create_queue(&sqs, "abnormal-stops").await?;
-        let email = "ops@example.com".to_string();
-        for (protocol, endpoint, policy) in [
-            ("sqs", queue_arn(&sqs, &all_events_queue).await?, None),
-            (
-                "sqs",
-                queue_arn(&sqs, &abnormal_queue).await?,
-                Some(ABNORMAL_ONLY_POLICY),
-            ),
-            ("http", webhook_url.to_string(), None),
-            ("email", email.clone(), None),
-        ] {
-            let mut request = sns
-                .subscribe()
-                .topic_arn(&topic_arn)
-                .protocol(protocol)
-                .endpoint(endpoint);
-            if let Some(policy) = policy {
-                request = request.attributes("FilterPolicy", policy);
-            }
-            request.send().await?;
-        }
-        Ok(Topology {
+        let mut topology = Topology {
             topic_arn,
-            all_events_queue,
-            abnormal_queue,
-            email,
+            all_events_queue: String::new(),
+            abnormal_queue: String::new(),
+            email: "ops@example.com".to_string(),
+            sns,
             sqs,
-        })
+        };
+        topology.all_events_queue = topology.filtered_queue("all-events", None).await?;
+        topology.abnormal_queue = topology
+            .filtered_queue("abnormal-stops", Some(ABNORMAL_ONLY_POLICY))
+            .await?;
+        topology.subscribe("http", webhook_url, None).await?;
+        topology.subscribe("email", &topology.email, None).await?;
+        Ok(topology)
+    }
+
+    /// A new queue subscribed to the topic with `policy` (on message attributes), if any.
+    pub async fn filtered_queue(
+        &self,
+        name: &str,
+        policy: Option<&str>,
+    ) -> Result<String, BoxError> {
+        let queue_url = create_queue(&self.sqs, name).await?;
+        let arn = queue_arn(&self.sqs, &queue_url).await?;
+        self.subscribe("sqs", &arn, policy).await?;
+        Ok(queue_url)
+    }
+
+    async fn subscribe(
+        &self,
+        protocol: &str,
+        endpoint: &str,
+        policy: Option<&str>,
+    ) -> Result<(), BoxError> {
+        let mut request = self
+            .sns
+            .subscribe()
+            .topic_arn(&self.topic_arn)
+            .protocol(protocol)
+            .endpoint(endpoint);
+        if let Some(policy) = policy {
+            request = request.attributes("FilterPolicy", policy);
+        }
+        request.send().await?;
+        Ok(())
     }
 
     /// Receives and deletes what `queue_url` holds, waiting until at least `expected`

@@ -20,6 +20,9 @@ pub enum Fault {
     Stall(Duration),
     /// Closes the connection without answering.
     CloseConnection,
+    /// Hands the request to the endpoint behind, which accepts it, then closes the
+    /// connection without passing the answer on: the sender cannot know it succeeded.
+    AcceptThenClose,
 }
 
 /// What one request met, and when (from the injector's start).
@@ -62,6 +65,11 @@ impl FaultInjector {
                     }
                     Some(Fault::CloseConnection) => {
                         record("connection closed".into());
+                        None
+                    }
+                    Some(Fault::AcceptThenClose) => {
+                        let accepted = http::forward(&target, request).await.is_ok();
+                        record(format!("forwarded (accepted: {accepted}), answer dropped"));
                         None
                     }
                     Some(Fault::Stall(delay)) => {

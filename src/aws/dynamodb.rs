@@ -6,7 +6,9 @@ use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
 use aws_sdk_dynamodb::types::AttributeValue;
 
 use crate::aws::limits;
-use crate::ports::idempotency::{Claim, IN_FLIGHT_LEASE_SECS, IdempotencyStore, StoreError};
+use crate::ports::idempotency::{
+    Claim, IN_FLIGHT_LEASE_SECS, IdempotencyStore, StoreError, published_until,
+};
 
 const IN_FLIGHT: &str = "in_flight";
 const PUBLISHED: &str = "published";
@@ -97,7 +99,12 @@ impl IdempotencyStore for DynamoStore {
         }
     }
 
-    async fn complete(&self, event_id: &str, now: u64) -> Result<(), StoreError> {
+    async fn complete(
+        &self,
+        event_id: &str,
+        now: u64,
+        accepted_until: u64,
+    ) -> Result<(), StoreError> {
         self.client
             .update_item()
             .table_name(&self.table)
@@ -107,7 +114,10 @@ impl IdempotencyStore for DynamoStore {
             )
             .expression_attribute_names("#state", "state")
             .expression_attribute_values(":published", AttributeValue::S(PUBLISHED.into()))
-            .expression_attribute_values(":expires_at", number(now + self.retention_secs))
+            .expression_attribute_values(
+                ":expires_at",
+                number(published_until(now, self.retention_secs, accepted_until)),
+            )
             .send()
             .await
             .map(|_| ())

@@ -1,6 +1,8 @@
 //! The Amazon SNS adapter: one `Publish` with `MessageStructure=json` per notification.
 
 use aws_sdk_sns::Client;
+use aws_sdk_sns::error::{DisplayErrorContext, SdkError};
+use aws_sdk_sns::operation::publish::PublishError as SdkPublishError;
 use aws_sdk_sns::types::MessageAttributeValue;
 
 use crate::aws::limits;
@@ -45,22 +47,36 @@ impl Publisher for SnsPublisher {
         for (name, value) in &notification.attributes {
             request = request.message_attributes(*name, to_sdk(value)?);
         }
-        let output = request
-            .send()
-            .await
-            .map_err(|e| PublishError(aws_sdk_sns::error::DisplayErrorContext(&e).to_string()))?;
+        let output = request.send().await.map_err(classify_error)?;
         Ok(output.message_id.unwrap_or_default())
     }
 }
 
+/// `InvalidParameter` and `InvalidParameterValue` are about the message itself: sending it
+/// again cannot succeed. Everything else (throttling, SNS or KMS faults, a missing topic or
+/// permission that an operator may restore, the network) is worth Tencent's retry.
+fn classify_error<R>(error: SdkError<SdkPublishError, R>) -> PublishError
+where
+    R: std::fmt::Debug,
+{
+    let refused = matches!(
+        &error,
+        SdkError::ServiceError(e)
+            if e.err().is_invalid_parameter_exception()
+                || e.err().is_invalid_parameter_value_exception()
+    );
+    let detail = DisplayErrorContext(&error).to_string();
+    if refused {
+        PublishError::Refused(detail)
+    } else {
+        PublishError::Unavailable(detail)
+    }
+}
+
 fn to_sdk(value: &AttributeValue) -> Result<MessageAttributeValue, PublishError> {
-    let (data_type, text) = match value {
-        AttributeValue::String(s) => ("String", s),
-        AttributeValue::Number(n) => ("Number", n),
-    };
     MessageAttributeValue::builder()
-        .data_type(data_type)
-        .string_value(text)
+        .data_type(value.data_type())
+        .string_value(value.text())
         .build()
-        .map_err(|e| PublishError(e.to_string()))
+        .map_err(|e| PublishError::Refused(e.to_string()))
 }

@@ -2,11 +2,31 @@
 //! `t`, `sign`) first, so that unsigned event types and bad signatures are told apart
 //! from malformed bodies; then, once verified, every field of Tencent's tables.
 
-use serde::{Deserialize, Deserializer};
+use md5::{Digest, Md5};
+use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::Value;
+use serde_json::value::RawValue;
 
 use crate::inbound::redact::redact_stream_param;
 use crate::meaning::classify::{Classification, PushEvent, classify};
+
+/// The longest value, in bytes, each string field may have. Real values are far shorter
+/// (a domain name, an IP address, a 19-digit sequence); anything longer is malformed, and
+/// these bounds keep every notification built from a callback within SNS's size limit.
+pub const FIELD_BOUNDS: [(&str, usize); 9] = [
+    ("app", 253),
+    ("appname", 256),
+    ("stream_id", 512),
+    ("channel_id", 512),
+    ("sequence", 64),
+    ("node", 64),
+    ("user_ip", 64),
+    ("stream_param", 4096),
+    ("errmsg", 1024),
+];
+
+/// 9999-12-31T23:59:59Z: the last instant RFC 3339 can write.
+pub const MAX_EVENT_TIME: u64 = 253_402_300_799;
 
 /// Why a body could not be decoded. The texts never echo a field's value.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -19,24 +39,36 @@ pub enum DecodeError {
     EventTypeNotInteger,
     #[error("field is missing or has the wrong type: {0}")]
     InvalidField(String),
-    #[error("{0} is empty")]
-    EmptyField(&'static str),
+    #[error("{0} is empty or blank")]
+    BlankField(&'static str),
+    #[error("{field} is {len} bytes long, over its bound of {bound}")]
+    FieldTooLong {
+        field: &'static str,
+        len: usize,
+        bound: usize,
+    },
+    #[error("event_time lies beyond the year 9999")]
+    EventTimeOutOfRange,
     #[error("errcode is missing from an interrupt callback")]
     MissingErrcode,
 }
 
-/// The fields needed before verification: what kind of callback, and its signature.
+/// The fields needed before verification: what kind of callback, and its signature,
+/// `t` and `sign` kept as their raw JSON text so that the verifier parses them itself.
 #[derive(Debug, Deserialize)]
-pub struct Envelope {
+pub struct Envelope<'a> {
     event_type: Option<Value>,
-    pub t: Option<Value>,
-    pub sign: Option<Value>,
+    #[serde(borrow)]
+    pub t: Option<&'a RawValue>,
+    #[serde(borrow)]
+    pub sign: Option<&'a RawValue>,
 }
 
-impl Envelope {
-    pub fn parse(body: &[u8]) -> Result<Envelope, DecodeError> {
+impl<'a> Envelope<'a> {
+    pub fn parse(body: &'a [u8]) -> Result<Envelope<'a>, DecodeError> {
         let text = std::str::from_utf8(body)
             .map_err(|e| DecodeError::NotJsonObject(format!("not UTF-8: {e}")))?;
+        require_object(text.as_bytes()).map_err(DecodeError::NotJsonObject)?;
         serde_json::from_str(text).map_err(|e| DecodeError::NotJsonObject(describe(&e)))
     }
 
@@ -52,10 +84,28 @@ impl Envelope {
     }
 }
 
-/// A decoded push or interrupt callback. `stream_param` is already redacted.
-#[derive(Debug, Clone, PartialEq)]
+/// serde's derived structs also accept a JSON array, field by field: only an object is a
+/// callback. JSON allows space, tab, line feed and carriage return before it.
+fn require_object(body: &[u8]) -> Result<(), String> {
+    match body
+        .iter()
+        .find(|b| !matches!(b, b' ' | b'\t' | b'\n' | b'\r'))
+    {
+        Some(b'{') => Ok(()),
+        Some(_) => Err("the top-level value is not an object".into()),
+        None => Err("the body is empty".into()),
+    }
+}
+
+/// A decoded push or interrupt callback. `stream_param` is already redacted. Serialized,
+/// it is the canonical form of what the callback says, which its `event_id` digests.
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Callback {
+    #[serde(skip)]
     pub push: PushEvent,
+    /// See [`Callback::event_id`].
+    #[serde(skip)]
+    pub event_id: String,
     pub appid: u64,
     pub app: String,
     pub appname: String,
@@ -104,21 +154,31 @@ impl Region {
 impl Callback {
     /// Decodes every documented field of a push (`push`) callback body.
     pub fn decode(body: &[u8], push: PushEvent) -> Result<Callback, DecodeError> {
+        require_object(body).map_err(DecodeError::InvalidField)?;
         let wire: Wire =
             serde_json::from_slice(body).map_err(|e| DecodeError::InvalidField(describe(&e)))?;
-        if wire.stream_id.is_empty() {
-            return Err(DecodeError::EmptyField("stream_id"));
+        for (field, value) in [("stream_id", &wire.stream_id), ("sequence", &wire.sequence)] {
+            if value.trim().is_empty() {
+                return Err(DecodeError::BlankField(field));
+            }
         }
-        if wire.sequence.is_empty() {
-            return Err(DecodeError::EmptyField("sequence"));
+        for ((field, bound), value) in FIELD_BOUNDS.into_iter().zip(wire.bounded_strings()) {
+            if value.len() > bound {
+                let len = value.len();
+                return Err(DecodeError::FieldTooLong { field, len, bound });
+            }
+        }
+        if wire.event_time > MAX_EVENT_TIME {
+            return Err(DecodeError::EventTimeOutOfRange);
         }
         let errcode = match (push, wire.errcode) {
             (_, Some(code)) => code,
             (PushEvent::Started, None) => 0,
             (PushEvent::Interrupted, None) => return Err(DecodeError::MissingErrcode),
         };
-        Ok(Callback {
+        let mut callback = Callback {
             push,
+            event_id: String::new(),
             appid: wire.appid,
             app: wire.app,
             appname: wire.appname,
@@ -136,21 +196,29 @@ impl Callback {
             width: wire.width,
             height: wire.height,
             idc_id: wire.idc_id,
-        })
+        };
+        callback.event_id = callback.content_id();
+        Ok(callback)
     }
 
     pub fn classification(&self) -> Classification {
         classify(self.push, self.errcode)
     }
 
-    /// The identity subscribers deduplicate on: the start and the stop of one push
-    /// share `sequence`, so the kind of event is part of it.
-    pub fn event_id(&self) -> String {
+    /// The identity subscribers deduplicate on: `<sequence>-<start|stop>-<digest>`. The
+    /// start and the stop of one push share `sequence`, so the kind is part of it; the
+    /// digest (64 bits of MD5) covers everything the callback says (its decoded fields,
+    /// `stream_param` already masked; not `t` or `sign`), so that a retry of the same
+    /// callback has the same identity and a different body claiming the same push never does.
+    fn content_id(&self) -> String {
         let kind = match self.push {
             PushEvent::Started => "start",
             PushEvent::Interrupted => "stop",
         };
-        format!("{}-{kind}", self.sequence)
+        let canonical =
+            serde_json::to_vec(self).expect("a callback of strings and integers serializes");
+        let digest: [u8; 16] = Md5::digest(&canonical).into();
+        format!("{}-{kind}-{}", self.sequence, hex::encode(&digest[..8]))
     }
 
     pub fn region(&self) -> Region {
@@ -185,6 +253,23 @@ struct Wire {
     #[serde(default)]
     height: u32,
     idc_id: Option<i64>,
+}
+
+impl Wire {
+    /// The string fields, in the order of [`FIELD_BOUNDS`].
+    fn bounded_strings(&self) -> [&str; 9] {
+        [
+            &self.app,
+            &self.appname,
+            &self.stream_id,
+            &self.channel_id,
+            &self.sequence,
+            &self.node,
+            &self.user_ip,
+            &self.stream_param,
+            &self.errmsg,
+        ]
+    }
 }
 
 /// A count Tencent sends as a JSON number in some versions and a string of digits in others.
@@ -236,6 +321,7 @@ mod tests {
     use super::*;
     use crate::meaning::classify::{Event, Reason};
     use serde_json::json;
+    use serde_json::value::RawValue;
 
     const START_SAMPLE: &str = include_str!("../../tests/fixtures/seed_push_start.json");
     const STOP_SAMPLE: &str = include_str!("../../tests/fixtures/seed_push_interrupt.json");
@@ -262,15 +348,18 @@ mod tests {
     #[test]
     fn seed_push_start_sample_decodes_every_field() {
         let envelope = Envelope::parse(START_SAMPLE.as_bytes()).unwrap();
-        assert_eq!(envelope.t, Some(json!(1703732078)));
+        assert_eq!(envelope.t.map(RawValue::get), Some("1703732078"));
         assert_eq!(
-            envelope.sign,
-            Some(json!("df49************************f5d4"))
+            envelope.sign.map(RawValue::get),
+            Some("\"df49************************f5d4\"")
         );
         assert_eq!(
             decode(START_SAMPLE).unwrap(),
             Callback {
                 push: PushEvent::Started,
+                // md5 of the canonical JSON (keys in this order, no spaces), as Python's
+                // hashlib computes it: 007bd95eba7144e6...
+                event_id: "2210464508206756938-start-007bd95eba7144e6".into(),
                 appid: 12345678,
                 app: "test.domain.com".into(),
                 appname: "live".into(),
@@ -312,8 +401,36 @@ mod tests {
     fn start_and_stop_of_one_push_have_distinct_event_ids() {
         let start = decode(START_SAMPLE).unwrap();
         let stop = decode(STOP_SAMPLE).unwrap();
-        assert_eq!(start.event_id(), "2210464508206756938-start");
-        assert_eq!(stop.event_id(), "2210464508206756938-stop");
+        assert!(start.event_id.starts_with("2210464508206756938-start-"));
+        assert!(stop.event_id.starts_with("2210464508206756938-stop-"));
+        for id in [&start.event_id, &stop.event_id] {
+            let digest = id.rsplit('-').next().unwrap();
+            assert_eq!(digest.len(), 16, "{id}");
+            assert!(digest.bytes().all(|b| b.is_ascii_hexdigit()), "{id}");
+        }
+    }
+
+    #[test]
+    fn the_event_id_covers_what_the_callback_says_and_not_its_signature() {
+        let genuine = decode(STOP_SAMPLE).unwrap().event_id;
+        let retried = with(
+            &with(STOP_SAMPLE, "t", json!(1703732999)),
+            "sign",
+            json!("f".repeat(32)),
+        );
+        assert_eq!(decode(&retried).unwrap().event_id, genuine);
+        for (field, value) in [
+            ("errcode", json!(12)),
+            ("event_time", json!(1703731607)),
+            ("stream_id", json!("other")),
+            ("push_duration", json!("1")),
+            ("errmsg", json!("forged")),
+            ("idc_id", json!(35)),
+        ] {
+            let forged = decode(&with(STOP_SAMPLE, field, value)).unwrap();
+            assert_ne!(forged.event_id, genuine, "{field}");
+            assert!(forged.event_id.starts_with("2210464508206756938-stop-"));
+        }
     }
 
     #[test]
@@ -416,15 +533,75 @@ mod tests {
     }
 
     #[test]
-    fn identity_fields_must_not_be_empty() {
-        assert_eq!(
-            decode(&with(START_SAMPLE, "stream_id", json!(""))),
-            Err(DecodeError::EmptyField("stream_id"))
-        );
-        assert_eq!(
-            decode(&with(START_SAMPLE, "sequence", json!(""))),
-            Err(DecodeError::EmptyField("sequence"))
-        );
+    fn identity_fields_must_not_be_empty_or_blank() {
+        for blank in ["", " ", "\t\n", "\u{3000}"] {
+            assert_eq!(
+                decode(&with(START_SAMPLE, "stream_id", json!(blank))),
+                Err(DecodeError::BlankField("stream_id")),
+                "{blank:?}"
+            );
+            assert_eq!(
+                decode(&with(START_SAMPLE, "sequence", json!(blank))),
+                Err(DecodeError::BlankField("sequence")),
+                "{blank:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn every_string_field_is_bounded() {
+        for (field, bound) in FIELD_BOUNDS {
+            let at_bound = with(STOP_SAMPLE, field, json!("7".repeat(bound)));
+            assert!(decode(&at_bound).is_ok(), "{field} at {bound}");
+            let over = with(STOP_SAMPLE, field, json!("7".repeat(bound + 1)));
+            assert_eq!(
+                decode(&over),
+                Err(DecodeError::FieldTooLong {
+                    field,
+                    len: bound + 1,
+                    bound
+                }),
+                "{field}"
+            );
+        }
+    }
+
+    #[test]
+    fn event_time_must_be_writable_in_rfc3339() {
+        let last = with(START_SAMPLE, "event_time", json!(MAX_EVENT_TIME));
+        assert_eq!(decode(&last).unwrap().event_time, MAX_EVENT_TIME);
+        let beyond = with(START_SAMPLE, "event_time", json!(MAX_EVENT_TIME + 1));
+        assert_eq!(decode(&beyond), Err(DecodeError::EventTimeOutOfRange));
+    }
+
+    #[test]
+    fn only_a_json_object_is_a_callback_in_either_pass() {
+        for body in [
+            "[1, 1703732078, \"5ee8ca6c28cbe415b40352969cdf8249\"]",
+            "[100]",
+            " \n[0]",
+            "\"text\"",
+            "1",
+            "null",
+            "",
+            "   ",
+        ] {
+            assert!(
+                matches!(
+                    Envelope::parse(body.as_bytes()),
+                    Err(DecodeError::NotJsonObject(_))
+                ),
+                "{body:?}"
+            );
+            assert!(
+                matches!(
+                    Callback::decode(body.as_bytes(), PushEvent::Started),
+                    Err(DecodeError::InvalidField(_))
+                ),
+                "{body:?}"
+            );
+        }
+        assert!(Envelope::parse(b" \r\n\t{\"event_type\":1}").is_ok());
     }
 
     #[test]

@@ -1,33 +1,58 @@
 //! Hiding credentials in `stream_param`, the push URL's query string, before anyone sees it.
+//!
+//! RTMP pushes separate pairs with `&`; other protocols and players use `;` or `,`, and an
+//! SRT push carries `streamid=#!::h=<domain>,r=<app>/<stream>,txSecret=...,txTime=...`.
+//! Which of these Tencent forwards is not documented, so every form is handled: the text
+//! is percent-decoded first (so an encoded separator or name cannot hide a pair), then
+//! every credential-bearing `name=value` is masked wherever it stands, and so is the
+//! userinfo (`user:pass@`) of any URL in it.
 
-const SENSITIVE_NAME_PARTS: [&str; 7] = ["secret", "token", "sign", "key", "auth", "pass", "pwd"];
+/// Any parameter whose name contains one of these (ignoring case and everything but
+/// letters and digits) is a credential: `txSecret`, `usersig`, `access_token`, `apiKey`,
+/// `x-auth`, `password`, `pwd`, ...
+const SENSITIVE_NAME_PARTS: [&str; 8] = [
+    "secret",
+    "token",
+    "sig",
+    "key",
+    "auth",
+    "pass",
+    "pwd",
+    "credential",
+];
+/// Characters that end a `name=value` pair in the forms above, and `?`/`#`, which start a
+/// query or an SRT stream id.
+const SEPARATORS: [char; 5] = ['&', ';', ',', '?', '#'];
+/// How many rounds of percent-encoding are undone; text encoded deeper is masked whole.
+const MAX_DECODE_ROUNDS: usize = 4;
+pub const MASK: &str = "***";
 
-/// Replaces the value of every credential-bearing query parameter (`txSecret`, or any
-/// name containing secret, token, sign, key, auth, pass or pwd, in any case and however
-/// percent-encoded) with `***`, keeping everything else as it was.
-pub fn redact_stream_param(query: &str) -> String {
-    let (prefix, pairs) = match query.strip_prefix('?') {
-        Some(rest) => ("?", rest),
-        None => ("", query),
-    };
-    let redacted: Vec<String> = pairs
-        .split('&')
-        .map(|pair| match pair.split_once('=') {
-            Some((name, _)) if is_sensitive(name) => format!("{name}=***"),
-            _ => pair.to_string(),
-        })
-        .collect();
-    format!("{prefix}{}", redacted.join("&"))
+/// `stream_param` with every credential masked (shown percent-decoded when it was encoded).
+pub fn redact_stream_param(raw: &str) -> String {
+    match fully_decoded(raw) {
+        Some(text) => mask_pairs(&mask_userinfo(&text)),
+        None => MASK.to_string(),
+    }
 }
 
-fn is_sensitive(raw_name: &str) -> bool {
-    let name = percent_decode(raw_name).to_ascii_lowercase();
-    SENSITIVE_NAME_PARTS.iter().any(|part| name.contains(part))
+/// The text with its percent-escapes undone, round after round, or `None` when escapes
+/// are still left after [`MAX_DECODE_ROUNDS`].
+fn fully_decoded(raw: &str) -> Option<String> {
+    let mut text = raw.to_string();
+    for _ in 0..MAX_DECODE_ROUNDS {
+        match percent_decode(&text) {
+            Some(decoded) => text = decoded,
+            None => return Some(text),
+        }
+    }
+    percent_decode(&text).is_none().then_some(text)
 }
 
-fn percent_decode(text: &str) -> String {
+/// One round of percent-decoding, or `None` if the text has no valid escape.
+fn percent_decode(text: &str) -> Option<String> {
     let bytes = text.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
+    let mut changed = false;
     let mut i = 0;
     while i < bytes.len() {
         let escaped = (bytes[i] == b'%')
@@ -35,22 +60,83 @@ fn percent_decode(text: &str) -> String {
             .flatten()
             .and_then(|hex| std::str::from_utf8(hex).ok())
             .and_then(|hex| u8::from_str_radix(hex, 16).ok());
-        match (escaped, bytes[i]) {
-            (Some(byte), _) => {
+        match escaped {
+            Some(byte) => {
                 out.push(byte);
+                changed = true;
                 i += 3;
             }
-            (None, b'+') => {
-                out.push(b' ');
-                i += 1;
-            }
-            (None, byte) => {
-                out.push(byte);
+            None => {
+                out.push(bytes[i]);
                 i += 1;
             }
         }
     }
-    String::from_utf8_lossy(&out).into_owned()
+    changed.then(|| String::from_utf8_lossy(&out).into_owned())
+}
+
+fn is_separator(c: char) -> bool {
+    SEPARATORS.contains(&c) || c.is_whitespace()
+}
+
+fn is_sensitive(name: &str) -> bool {
+    let name: String = name
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .map(|c| c.to_ascii_lowercase())
+        .collect();
+    SENSITIVE_NAME_PARTS.iter().any(|part| name.contains(part))
+}
+
+/// Masks the value of every sensitive pair. A piece without `=` right after a masked
+/// value continues it (`txSecret=a,b` hides `b` too).
+fn mask_pairs(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut masking = false;
+    for piece in text.split_inclusive(is_separator) {
+        let (body, separator) = match piece.char_indices().last() {
+            Some((at, c)) if is_separator(c) => piece.split_at(at),
+            _ => (piece, ""),
+        };
+        match body.split_once('=') {
+            Some((name, _)) if is_sensitive(name) => {
+                out.push_str(name);
+                out.push('=');
+                out.push_str(MASK);
+                masking = true;
+            }
+            Some(_) => {
+                out.push_str(body);
+                masking = false;
+            }
+            None if masking && !body.is_empty() => out.push_str(MASK),
+            None => out.push_str(body),
+        }
+        out.push_str(separator);
+    }
+    out
+}
+
+/// Masks `user:password@` in every `scheme://user:password@host` of the text.
+fn mask_userinfo(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find("://") {
+        let (before, after) = rest.split_at(at + 3);
+        out.push_str(before);
+        let authority_end = after
+            .find(|c: char| matches!(c, '/' | '?' | '#') || is_separator(c))
+            .unwrap_or(after.len());
+        match after[..authority_end].rfind('@') {
+            Some(userinfo_end) => {
+                out.push_str(MASK);
+                rest = &after[userinfo_end..];
+            }
+            None => rest = after,
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 #[cfg(test)]
@@ -69,23 +155,74 @@ mod tests {
     fn any_credential_like_name_is_hidden_case_insensitively() {
         assert_eq!(
             redact_stream_param(
-                "a=1&access_token=t1&SIGN=s1&apiKey=k1&Authorization=x&x-Secret-Id=y&password=p&b=2"
+                "a=1&access_token=t1&SIGN=s1&apiKey=k1&Authorization=x&x-Secret-Id=y&password=p&usersig=u&b=2"
             ),
-            "a=1&access_token=***&SIGN=***&apiKey=***&Authorization=***&x-Secret-Id=***&password=***&b=2"
+            "a=1&access_token=***&SIGN=***&apiKey=***&Authorization=***&x-Secret-Id=***&password=***&usersig=***&b=2"
         );
     }
 
     #[test]
-    fn percent_encoded_names_do_not_escape_redaction() {
+    fn every_separator_is_a_pair_boundary() {
+        assert_eq!(
+            redact_stream_param("a=1;txSecret=abc;txTime=1"),
+            "a=1;txSecret=***;txTime=1"
+        );
+        assert_eq!(
+            redact_stream_param("h=d,r=live/s,txSecret=abc,txTime=1"),
+            "h=d,r=live/s,txSecret=***,txTime=1"
+        );
+        assert_eq!(
+            redact_stream_param(
+                "streamid=#!::h=live.example.com,r=live/cam1,txSecret=abc,txTime=65A0B1C2"
+            ),
+            "streamid=#!::h=live.example.com,r=live/cam1,txSecret=***,txTime=65A0B1C2"
+        );
+        assert_eq!(
+            redact_stream_param("#!::r=live/cam1,usersig=eJyrVkrOzCtJLUpL"),
+            "#!::r=live/cam1,usersig=***"
+        );
+    }
+
+    #[test]
+    fn percent_encoding_hides_neither_a_name_nor_a_separator() {
         assert_eq!(
             redact_stream_param("tx%53ecret=abc&tok%65n=def&my+key=ghi"),
-            "tx%53ecret=***&tok%65n=***&my+key=***"
+            "txSecret=***&token=***&my+key=***"
+        );
+        assert_eq!(
+            redact_stream_param("streamid%3D%23%21%3A%3Ah%3Dd%2Cr%3Dlive%2Fs%2CtxSecret%3Dabc"),
+            "streamid=#!::h=d,r=live/s,txSecret=***"
+        );
+        assert_eq!(
+            redact_stream_param("a=1%2526txSecret%253Dabc"),
+            "a=1&txSecret=***"
+        );
+        assert_eq!(redact_stream_param("x=%25252525252541"), MASK);
+    }
+
+    #[test]
+    fn a_value_holding_separators_or_equals_signs_is_hidden_whole() {
+        assert_eq!(redact_stream_param("sign=a=b=c&x=1"), "sign=***&x=1");
+        assert_eq!(
+            redact_stream_param("txSecret=abc,def;ghi jkl&x=1"),
+            "txSecret=***,***;*** ***&x=1"
         );
     }
 
     #[test]
-    fn values_containing_equals_signs_are_hidden_whole() {
-        assert_eq!(redact_stream_param("sign=a=b=c&x=1"), "sign=***&x=1");
+    fn userinfo_in_a_url_is_hidden() {
+        assert_eq!(
+            redact_stream_param("relay=rtmp://pusher:hunter2@live.example.com/live/s&x=1"),
+            "relay=rtmp://***@live.example.com/live/s&x=1"
+        );
+        assert_eq!(
+            redact_stream_param("cb=https%3A%2F%2Fu%3Ap%40hooks.example.com%2Fx"),
+            "cb=https://***@hooks.example.com/x"
+        );
+        assert_eq!(
+            redact_stream_param("next=https://hooks.example.com/a@b"),
+            "next=https://hooks.example.com/a@b"
+        );
     }
 
     #[test]
@@ -97,6 +234,8 @@ mod tests {
             "flag&other",
             "a=%zz&b=%4",
             "名前=値",
+            ",,;;&&",
+            "=",
         ] {
             assert_eq!(redact_stream_param(q), q);
         }

@@ -4,6 +4,7 @@ use std::fmt;
 
 use md5::{Digest, Md5};
 use serde_json::Value;
+use serde_json::value::RawValue;
 
 /// Why a callback's `t` / `sign` pair was refused. Never carries the `sign` or a key.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -26,16 +27,29 @@ pub enum SignatureError {
 
 /// A value that passed signature verification; only [`Verifier::verify`] creates one.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Authentic<T>(T);
+pub struct Authentic<T> {
+    value: T,
+    accepted_until: u64,
+}
 
 impl<T> Authentic<T> {
     pub fn get(&self) -> &T {
-        &self.0
+        &self.value
+    }
+
+    /// The last Unix second at which the same callback (the same `t` and `sign`) would
+    /// still be accepted: its `t` plus the clock-skew allowance.
+    pub fn accepted_until(&self) -> u64 {
+        self.accepted_until
     }
 
     /// Transforms the verified value, keeping the proof of verification.
     pub fn try_map<U, E>(self, f: impl FnOnce(T) -> Result<U, E>) -> Result<Authentic<U>, E> {
-        f(self.0).map(Authentic)
+        let accepted_until = self.accepted_until;
+        f(self.value).map(|value| Authentic {
+            value,
+            accepted_until,
+        })
     }
 }
 
@@ -66,24 +80,27 @@ impl Verifier {
         }
     }
 
-    /// Verifies the `t` and `sign` JSON values of a callback at Unix time `now`,
-    /// and vouches for `claims`, the callback they came with.
+    /// Verifies the `t` and `sign` of a callback, as the raw JSON text of each value, at
+    /// Unix time `now`, and vouches for `claims`, the callback they came with.
     pub fn verify<T>(
         &self,
         claims: T,
-        t: Option<&Value>,
-        sign: Option<&Value>,
+        t: Option<&RawValue>,
+        sign: Option<&RawValue>,
         now: u64,
     ) -> Result<Authentic<T>, SignatureError> {
-        let t = parse_time(t.ok_or(SignatureError::MissingTime)?)?;
-        let sign = parse_sign(sign.ok_or(SignatureError::MissingSign)?)?;
+        let t = parse_time(&json_value(t.ok_or(SignatureError::MissingTime)?))?;
+        let sign = parse_sign(&json_value(sign.ok_or(SignatureError::MissingSign)?))?;
         self.check_window(t, now)?;
         let t_digits = t.to_string();
         let matches = self.keys.iter().fold(false, |found, key| {
             found | constant_time_eq(&digest(key, &t_digits), &sign)
         });
         if matches {
-            Ok(Authentic(claims))
+            Ok(Authentic {
+                value: claims,
+                accepted_until: t.saturating_add(self.clock_skew_secs),
+            })
         } else {
             Err(SignatureError::Mismatch)
         }
@@ -118,6 +135,12 @@ fn digest(key: &str, t_digits: &str) -> [u8; 16] {
     hasher.update(key.as_bytes());
     hasher.update(t_digits.as_bytes());
     hasher.finalize().into()
+}
+
+/// A raw value as JSON, or `null` when serde_json cannot hold it (a number such as `1e400`):
+/// either way it is then refused as malformed, never as an undecodable body.
+fn json_value(raw: &RawValue) -> Value {
+    serde_json::from_str(raw.get()).unwrap_or(Value::Null)
 }
 
 /// `t` as a JSON number or a string of digits; hashed later in canonical decimal form.
@@ -155,8 +178,13 @@ mod tests {
         Verifier::new(keys.iter().map(|k| k.to_string()).collect(), 300, 600)
     }
 
+    fn raw(value: &Value) -> Box<RawValue> {
+        serde_json::value::to_raw_value(value).unwrap()
+    }
+
     fn check(v: &Verifier, t: Value, sign: Value, now: u64) -> Result<(), SignatureError> {
-        v.verify((), Some(&t), Some(&sign), now).map(|_| ())
+        v.verify((), Some(&raw(&t)), Some(&raw(&sign)), now)
+            .map(|_| ())
     }
 
     #[test]
@@ -231,6 +259,17 @@ mod tests {
     }
 
     #[test]
+    fn a_verified_callback_knows_until_when_it_stays_acceptable() {
+        let v = verifier(&[KEY]);
+        let verified = v
+            .verify((), Some(&raw(&json!(T))), Some(&raw(&json!(KNOWN_SIGN))), T)
+            .unwrap();
+        assert_eq!(verified.accepted_until(), T + 300);
+        assert_eq!(check(&v, json!(T), json!(KNOWN_SIGN), T + 300), Ok(()));
+        assert!(check(&v, json!(T), json!(KNOWN_SIGN), T + 301).is_err());
+    }
+
+    #[test]
     fn expiry_edges_with_clock_skew() {
         let v = verifier(&[KEY]);
         assert_eq!(check(&v, json!(T), json!(KNOWN_SIGN), T + 300), Ok(()));
@@ -291,6 +330,15 @@ mod tests {
                 "{t}"
             );
         }
+        for text in ["1e400", "-0", "1626839220e0"] {
+            let t = RawValue::from_string(text.to_string()).unwrap();
+            assert_eq!(
+                v.verify((), Some(&t), Some(&raw(&json!(KNOWN_SIGN))), T)
+                    .map(|_| ()),
+                Err(SignatureError::MalformedTime),
+                "{text}"
+            );
+        }
     }
 
     #[test]
@@ -317,11 +365,12 @@ mod tests {
     fn missing_fields_are_named() {
         let v = verifier(&[KEY]);
         assert_eq!(
-            v.verify((), None, Some(&json!(KNOWN_SIGN)), T).map(|_| ()),
+            v.verify((), None, Some(&raw(&json!(KNOWN_SIGN))), T)
+                .map(|_| ()),
             Err(SignatureError::MissingTime)
         );
         assert_eq!(
-            v.verify((), Some(&json!(T)), None, T).map(|_| ()),
+            v.verify((), Some(&raw(&json!(T))), None, T).map(|_| ()),
             Err(SignatureError::MissingSign)
         );
     }

@@ -8,7 +8,8 @@ use crate::meaning::classify::Classification;
 use crate::outbound::timefmt::rfc3339;
 
 /// Raised when a field is renamed, removed or changes meaning; additions keep it.
-pub const DOCUMENT_VERSION: u32 = 1;
+/// 2: `event_id` gained the content digest (`<sequence>-<start|stop>-<16 hex digits>`).
+pub const DOCUMENT_VERSION: u32 = 2;
 
 #[derive(Debug, Serialize)]
 pub struct Document<'a> {

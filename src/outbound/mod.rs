@@ -2,5 +2,6 @@
 
 pub mod document;
 pub mod notification;
+pub mod sanitize;
 pub mod text;
 pub mod timefmt;

@@ -7,12 +7,34 @@ use crate::inbound::callback::Callback;
 use crate::inbound::signature::Authentic;
 use crate::meaning::classify::Event;
 use crate::outbound::document::Document;
+use crate::outbound::sanitize::{escape_noncharacters, for_attribute};
 use crate::outbound::text;
+
+/// SNS's limit on one `Publish`: message, subject and every attribute's name, type and
+/// value together.
+pub const MAX_PUBLISH_BYTES: usize = 262_144;
+/// A raw SQS subscription drops a message with more attributes than this.
+pub const MAX_ATTRIBUTES: usize = 10;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AttributeValue {
     String(String),
     Number(String),
+}
+
+impl AttributeValue {
+    pub fn data_type(&self) -> &'static str {
+        match self {
+            AttributeValue::String(_) => "String",
+            AttributeValue::Number(_) => "Number",
+        }
+    }
+
+    pub fn text(&self) -> &str {
+        match self {
+            AttributeValue::String(s) | AttributeValue::Number(s) => s,
+        }
+    }
 }
 
 /// What is published; built only from a verified callback.
@@ -24,6 +46,8 @@ pub struct Notification {
     pub subject: String,
     /// The `MessageStructure=json` message: `default`, `email` and `sms` renderings.
     pub message: String,
+    /// The `default` rendering: the JSON document machines read.
+    document: String,
     pub attributes: Vec<(&'static str, AttributeValue)>,
 }
 
@@ -38,23 +62,27 @@ impl Notification {
     pub fn new(callback: &Authentic<Callback>) -> Notification {
         let cb = callback.get();
         let class = cb.classification();
-        let event_id = cb.event_id();
-        let document = serde_json::to_string(&Document::new(cb, class, &event_id))
-            .expect("a document of strings and integers always serializes");
+        let event_id = &cb.event_id;
+        let document = escape_noncharacters(
+            serde_json::to_string(&Document::new(cb, class, event_id))
+                .expect("a document of strings and integers always serializes"),
+        );
         let message = serde_json::to_string(&PerProtocol {
-            default: document,
-            email: text::email(cb, class, &event_id),
+            default: document.clone(),
+            email: text::email(cb, class, event_id),
             sms: text::sms(cb, class),
         })
         .expect("strings always serialize");
 
+        // appid is a String: Tencent's APPIDs (10 digits) lie beyond the ±10^9 that SNS's
+        // numeric filter matching accepts.
         let mut attributes = vec![
             ("event", string(class.event.as_str())),
-            ("event_id", string(&event_id)),
+            ("event_id", string(event_id)),
             ("stream_id", string(&cb.stream_id)),
             ("app", string(&cb.app)),
             ("appname", string(&cb.appname)),
-            ("appid", AttributeValue::Number(cb.appid.to_string())),
+            ("appid", string(&cb.appid.to_string())),
             ("region", string(cb.region().as_str())),
         ];
         if let Some(reason) = class.reason {
@@ -62,16 +90,38 @@ impl Notification {
             attributes.push(("reason", string(reason.as_str())));
         }
         // SNS refuses empty attribute values; an absent attribute matches no filter value.
-        attributes.retain(|(_, value)| !matches!(value, AttributeValue::String(s) if s.is_empty()));
+        attributes.retain(|(_, value)| !value.text().trim().is_empty());
+        for (_, value) in &mut attributes {
+            if let AttributeValue::String(text) = value {
+                *text = for_attribute(text);
+            }
+        }
 
         Notification {
             event: class.event,
             subject: text::subject(cb, class),
-            event_id,
+            event_id: event_id.clone(),
             stream_id: cb.stream_id.clone(),
             message,
+            document,
             attributes,
         }
+    }
+
+    /// The JSON document (the `default` rendering).
+    pub fn document(&self) -> &str {
+        &self.document
+    }
+
+    /// What SNS counts against its 256 KiB limit for this `Publish`.
+    pub fn publish_size(&self) -> usize {
+        self.message.len()
+            + self.subject.len()
+            + self
+                .attributes
+                .iter()
+                .map(|(name, value)| name.len() + value.data_type().len() + value.text().len())
+                .sum::<usize>()
     }
 }
 
@@ -82,7 +132,7 @@ fn string(value: &str) -> AttributeValue {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::inbound::callback::Envelope;
+    use crate::inbound;
     use crate::inbound::signature::{Verifier, sign};
     use serde_json::{Value, json};
 
@@ -96,19 +146,11 @@ mod tests {
         }
         let t = body["t"].as_u64().unwrap();
         body["sign"] = json!(sign("key", t));
-        let bytes = body.to_string().into_bytes();
-        let envelope = Envelope::parse(&bytes).unwrap();
-        let push = envelope.push_event().unwrap().unwrap();
-        let verified = Verifier::new(vec!["key".into()], 300, 600)
-            .verify(
-                bytes.as_slice(),
-                envelope.t.as_ref(),
-                envelope.sign.as_ref(),
-                t,
-            )
-            .unwrap();
-        let callback = verified.try_map(|b| Callback::decode(b, push)).unwrap();
-        Notification::new(&callback)
+        let verifier = Verifier::new(vec!["key".into()], 300, 600);
+        match inbound::read(body.to_string().as_bytes(), &verifier, t).unwrap() {
+            Some(callback) => Notification::new(&callback),
+            None => panic!("a push event"),
+        }
     }
 
     fn renderings(n: &Notification) -> (Value, String, String) {
@@ -136,9 +178,9 @@ mod tests {
         assert_eq!(
             doc,
             json!({
-                "version": 1,
+                "version": 2,
                 "event": "stream.started",
-                "event_id": "2210464508206756938-start",
+                "event_id": "2210464508206756938-start-007bd95eba7144e6",
                 "reason": null,
                 "reason_description": null,
                 "stream_id": "test_stream",
@@ -169,7 +211,7 @@ mod tests {
         let n = abnormal_stop();
         let (doc, _, _) = renderings(&n);
         assert_eq!(doc["event"], "stream.stopped_abnormally");
-        assert_eq!(doc["event_id"], "2210464508206756938-stop");
+        assert_eq!(doc["event_id"], "2210464508206756938-stop-9f76b49bbd24aad1");
         assert_eq!(doc["reason"], "network");
         assert_eq!(
             doc["reason_description"],
@@ -189,11 +231,11 @@ mod tests {
             n.attributes,
             vec![
                 ("event", s("stream.started")),
-                ("event_id", s("2210464508206756938-start")),
+                ("event_id", s("2210464508206756938-start-007bd95eba7144e6")),
                 ("stream_id", s("test_stream")),
                 ("app", s("test.domain.com")),
                 ("appname", s("live")),
-                ("appid", AttributeValue::Number("12345678".into())),
+                ("appid", s("12345678")),
                 ("region", s("mainland")),
             ]
         );
@@ -245,7 +287,7 @@ mod tests {
              Pushed from: 1.1.1.1 (outside the Chinese mainland), access node 42.81.194.37\n\
              Push params: txSecret=***&txTime=65A0B1C2\n\
              Sequence:    2210464508206756938\n\
-             Event ID:    2210464508206756938-stop\n\
+             Event ID:    2210464508206756938-stop-9f76b49bbd24aad1\n\
              \n\
              -- \n\
              Sent by live-callback-relay for Tencent Cloud live streaming (APPID 12345678).\n"
@@ -325,5 +367,116 @@ mod tests {
         assert!(!n.message.contains("0f0e0d0c0b0a"));
         assert!(!n.message.contains(&sign("key", 1703732206)));
         assert!(!n.subject.contains("0f0e0d0c0b0a"));
+    }
+
+    #[test]
+    fn format_and_separator_characters_never_reach_a_person() {
+        let hostile = "cam\u{202e}lanigiro\u{2028}Event ID:    forged\u{2029}\u{200b}\u{feff}\u{2066}x\u{2069}";
+        let n = notification(
+            STOP,
+            json!({"errcode": 12, "stream_id": hostile, "errmsg": hostile, "node": hostile}),
+        );
+        let (doc, email, sms) = renderings(&n);
+        for text in [&email, &sms, &n.subject] {
+            for c in [
+                '\u{202e}', '\u{2028}', '\u{2029}', '\u{200b}', '\u{feff}', '\u{2066}', '\u{2069}',
+            ] {
+                assert!(!text.contains(c), "{c:?} in {text:?}");
+            }
+        }
+        assert!(!email.contains("\nEvent ID:    forged"), "{email}");
+        assert_eq!(doc["stream_id"], hostile, "machines get the data as sent");
+    }
+
+    #[test]
+    fn attribute_values_carry_no_control_character_and_blank_ones_are_dropped() {
+        let n = notification(
+            START,
+            json!({"stream_id": "cam\u{1}\u{b}\u{1f}\u{ffff}1", "app": " \t ", "appname": "li\nve"}),
+        );
+        let sqs_accepts = |c: char| matches!(u32::from(c), 0x9 | 0xA | 0xD | 0x20..=0xD7FF | 0xE000..=0xFFFD | 0x10000..=0x10FFFF);
+        for (name, value) in &n.attributes {
+            assert!(value.text().chars().all(sqs_accepts), "{name}: {value:?}");
+            assert!(
+                !value.text().chars().any(char::is_control),
+                "{name}: {value:?}"
+            );
+        }
+        let attr = |name: &str| {
+            n.attributes
+                .iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, v)| v.text().to_string())
+        };
+        assert_eq!(
+            attr("stream_id").as_deref(),
+            Some("cam\u{fffd}\u{fffd}\u{fffd}\u{fffd}1")
+        );
+        assert_eq!(attr("appname").as_deref(), Some("li\u{fffd}ve"));
+        assert_eq!(attr("app"), None);
+    }
+
+    #[test]
+    fn appid_is_a_string_attribute_and_a_number_in_the_document() {
+        let n = notification(START, json!({"appid": 1253488539u64}));
+        assert!(
+            n.attributes
+                .contains(&("appid", AttributeValue::String("1253488539".into())))
+        );
+        let (doc, _, _) = renderings(&n);
+        assert_eq!(doc["appid"], 1253488539u64);
+    }
+
+    #[test]
+    fn no_notification_has_more_attributes_than_a_raw_sqs_subscription_takes() {
+        for n in [
+            notification(START, json!({})),
+            notification(STOP, json!({})),
+            abnormal_stop(),
+        ] {
+            assert!(n.attributes.len() <= MAX_ATTRIBUTES, "{:?}", n.attributes);
+        }
+    }
+
+    #[test]
+    fn noncharacters_reach_the_document_only_as_escapes() {
+        let n = notification(START, json!({"stream_id": "a\u{ffff}b\u{fffe}"}));
+        assert!(!n.message.contains('\u{ffff}') && !n.message.contains('\u{fffe}'));
+        assert!(!n.document().contains('\u{ffff}'));
+        let (doc, email, _) = renderings(&n);
+        assert_eq!(doc["stream_id"], "a\u{ffff}b\u{fffe}");
+        assert!(email.contains("a\u{fffd}b\u{fffd}"), "{email}");
+    }
+
+    #[test]
+    fn a_subject_names_only_the_place_it_knows() {
+        assert_eq!(
+            notification(START, json!({"app": "", "appname": ""})).subject,
+            "Stream started: test_stream"
+        );
+        assert_eq!(
+            notification(START, json!({"appname": ""})).subject,
+            "Stream started: test_stream on test.domain.com"
+        );
+        assert_eq!(
+            notification(START, json!({"app": ""})).subject,
+            "Stream started: test_stream in app live"
+        );
+    }
+
+    /// GSM 03.38's basic character set: an SMS made only of these fits 160 per segment.
+    const GSM_BASIC: &str = "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà";
+
+    #[test]
+    fn an_sms_about_a_plainly_named_stream_fits_one_gsm_segment() {
+        for n in [
+            notification(START, json!({"stream_id": "s".repeat(500)})),
+            notification(STOP, json!({"stream_id": "s".repeat(500), "errcode": 13})),
+            notification(STOP, json!({"stream_id": "s".repeat(500), "errcode": 1})),
+        ] {
+            let (_, _, sms) = renderings(&n);
+            assert!(sms.chars().count() <= 160, "{sms}");
+            assert!(sms.chars().all(|c| GSM_BASIC.contains(c)), "{sms}");
+        }
     }
 }

@@ -4,6 +4,7 @@ use std::fmt::Write;
 
 use crate::inbound::callback::{Callback, Region};
 use crate::meaning::classify::{Classification, Event};
+use crate::outbound::sanitize::for_people as printable;
 use crate::outbound::timefmt::{clock_utc, human_duration, human_utc};
 
 /// SNS allows 100; one less leaves room for clients that count a terminator.
@@ -16,7 +17,13 @@ pub fn subject(cb: &Callback, class: Classification) -> String {
         (Event::Stopped, _) => "Stream stopped".to_string(),
         _ => "Stream started".to_string(),
     };
-    let text = format!("{what}: {} on {}/{}", cb.stream_id, cb.app, cb.appname);
+    let place = match (cb.app.is_empty(), cb.appname.is_empty()) {
+        (true, true) => String::new(),
+        (false, true) => format!(" on {}", cb.app),
+        (true, false) => format!(" in app {}", cb.appname),
+        (false, false) => format!(" on {}/{}", cb.app, cb.appname),
+    };
+    let text = format!("{what}: {}{place}", cb.stream_id);
     let ascii: String = text
         .chars()
         .map(|c| {
@@ -40,7 +47,7 @@ pub fn sms(cb: &Callback, class: Classification) -> String {
     };
     format!(
         "Stream {} {what} at {}.",
-        truncate_with_ellipsis(&printable(&cb.stream_id), SMS_NAME_MAX, "…"),
+        truncate_with_ellipsis(&printable(&cb.stream_id), SMS_NAME_MAX, "..."),
         clock_utc(cb.event_time)
     )
 }
@@ -127,13 +134,6 @@ fn resolution(cb: &Callback) -> String {
     } else {
         format!("{}x{}", cb.width, cb.height)
     }
-}
-
-/// Control characters (line breaks included) would let a field forge lines of the text.
-fn printable(text: &str) -> String {
-    text.chars()
-        .map(|c| if c.is_control() { '\u{fffd}' } else { c })
-        .collect()
 }
 
 fn truncate_with_ellipsis(text: &str, max_chars: usize, ellipsis: &str) -> String {

@@ -29,11 +29,14 @@ pub trait IdempotencyStore: Send + Sync {
         event_id: &str,
         now: u64,
     ) -> impl Future<Output = Result<Claim, StoreError>> + Send;
-    /// Marks an owned event published; it is remembered for the store's retention window.
+    /// Marks an owned event published. It is remembered for the store's retention window
+    /// and, whatever that is, until `accepted_until`: as long as a replay of the same
+    /// callback would be accepted, it must be recognised.
     fn complete(
         &self,
         event_id: &str,
         now: u64,
+        accepted_until: u64,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
     /// Gives an owned event up after a failed publish, so that Tencent's retry can publish it.
     fn release(&self, event_id: &str) -> impl Future<Output = Result<(), StoreError>> + Send;
@@ -47,12 +50,18 @@ impl IdempotencyStore for NoStore {
     async fn claim(&self, _: &str, _: u64) -> Result<Claim, StoreError> {
         Ok(Claim::Owned)
     }
-    async fn complete(&self, _: &str, _: u64) -> Result<(), StoreError> {
+    async fn complete(&self, _: &str, _: u64, _: u64) -> Result<(), StoreError> {
         Ok(())
     }
     async fn release(&self, _: &str) -> Result<(), StoreError> {
         Ok(())
     }
+}
+
+/// When a published record may be forgotten: after the retention window, and never while
+/// the callback could still be accepted.
+pub fn published_until(now: u64, retention_secs: u64, accepted_until: u64) -> u64 {
+    now.saturating_add(retention_secs).max(accepted_until)
 }
 
 impl<S: IdempotencyStore> IdempotencyStore for Option<S> {
@@ -62,9 +71,14 @@ impl<S: IdempotencyStore> IdempotencyStore for Option<S> {
             None => NoStore.claim(event_id, now).await,
         }
     }
-    async fn complete(&self, event_id: &str, now: u64) -> Result<(), StoreError> {
+    async fn complete(
+        &self,
+        event_id: &str,
+        now: u64,
+        accepted_until: u64,
+    ) -> Result<(), StoreError> {
         match self {
-            Some(store) => store.complete(event_id, now).await,
+            Some(store) => store.complete(event_id, now, accepted_until).await,
             None => Ok(()),
         }
     }
@@ -102,7 +116,7 @@ impl IdempotencyStore for MemoryStore {
     async fn claim(&self, event_id: &str, now: u64) -> Result<Claim, StoreError> {
         let mut entries = self.entries.lock().expect("not poisoned");
         let claim = match entries.get(event_id) {
-            Some(Entry::Published { expires_at }) if *expires_at > now => Claim::AlreadyPublished,
+            Some(Entry::Published { expires_at }) if *expires_at >= now => Claim::AlreadyPublished,
             Some(Entry::InFlight { lease_until }) if *lease_until > now => Claim::InFlight,
             _ => Claim::Owned,
         };
@@ -117,11 +131,16 @@ impl IdempotencyStore for MemoryStore {
         Ok(claim)
     }
 
-    async fn complete(&self, event_id: &str, now: u64) -> Result<(), StoreError> {
+    async fn complete(
+        &self,
+        event_id: &str,
+        now: u64,
+        accepted_until: u64,
+    ) -> Result<(), StoreError> {
         self.entries.lock().expect("not poisoned").insert(
             event_id.to_string(),
             Entry::Published {
-                expires_at: now + self.retention_secs,
+                expires_at: published_until(now, self.retention_secs, accepted_until),
             },
         );
         Ok(())
@@ -144,16 +163,28 @@ mod tests {
     async fn a_published_event_is_remembered_for_the_retention_window() {
         let store = MemoryStore::new(3600);
         assert_eq!(store.claim("s-stop", 100).await, Ok(Claim::Owned));
-        store.complete("s-stop", 101).await.unwrap();
+        store.complete("s-stop", 101, 700).await.unwrap();
         assert_eq!(
             store.claim("s-stop", 102).await,
             Ok(Claim::AlreadyPublished)
         );
         assert_eq!(
-            store.claim("s-stop", 3700).await,
+            store.claim("s-stop", 3701).await,
             Ok(Claim::AlreadyPublished)
         );
-        assert_eq!(store.claim("s-stop", 3701).await, Ok(Claim::Owned));
+        assert_eq!(store.claim("s-stop", 3702).await, Ok(Claim::Owned));
+    }
+
+    #[tokio::test]
+    async fn a_published_event_is_remembered_while_its_callback_is_acceptable() {
+        let store = MemoryStore::new(900);
+        assert_eq!(store.claim("s-stop", 100).await, Ok(Claim::Owned));
+        store.complete("s-stop", 100, 2_000).await.unwrap();
+        assert_eq!(
+            store.claim("s-stop", 2_000).await,
+            Ok(Claim::AlreadyPublished)
+        );
+        assert_eq!(store.claim("s-stop", 2_001).await, Ok(Claim::Owned));
     }
 
     #[tokio::test]
@@ -170,7 +201,7 @@ mod tests {
         store.claim("a", 100).await.unwrap();
         store.release("a").await.unwrap();
         assert_eq!(store.claim("a", 101).await, Ok(Claim::Owned));
-        store.complete("a", 102).await.unwrap();
+        store.complete("a", 102, 200).await.unwrap();
         store.release("a").await.unwrap();
         assert_eq!(store.claim("a", 103).await, Ok(Claim::AlreadyPublished));
     }

@@ -1,7 +1,6 @@
 //! An in-memory publisher that records what it is given, for tests and benchmarks.
 
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::outbound::notification::Notification;
 use crate::ports::publish::{PublishError, Publisher};
@@ -9,7 +8,7 @@ use crate::ports::publish::{PublishError, Publisher};
 #[derive(Debug, Default)]
 pub struct RecordingPublisher {
     published: Mutex<Vec<Notification>>,
-    failing: AtomicBool,
+    failure: Mutex<Option<PublishError>>,
 }
 
 impl RecordingPublisher {
@@ -17,9 +16,24 @@ impl RecordingPublisher {
         Self::default()
     }
 
-    /// While failing, every publish is refused and nothing is recorded.
+    /// While failing, every publish fails as SNS being unavailable, and nothing is recorded.
     pub fn set_failing(&self, failing: bool) {
-        self.failing.store(failing, Ordering::SeqCst);
+        self.fail_with(
+            failing.then(|| {
+                PublishError::Unavailable("the recording publisher is set to fail".into())
+            }),
+        );
+    }
+
+    /// While refusing, every publish is refused as invalid, and nothing is recorded.
+    pub fn set_refusing(&self, refusing: bool) {
+        self.fail_with(refusing.then(|| {
+            PublishError::Refused("InvalidParameter: the recording publisher refuses".into())
+        }));
+    }
+
+    fn fail_with(&self, failure: Option<PublishError>) {
+        *self.failure.lock().expect("not poisoned") = failure;
     }
 
     pub fn published(&self) -> Vec<Notification> {
@@ -29,10 +43,8 @@ impl RecordingPublisher {
 
 impl Publisher for RecordingPublisher {
     async fn publish(&self, notification: &Notification) -> Result<String, PublishError> {
-        if self.failing.load(Ordering::SeqCst) {
-            return Err(PublishError(
-                "the recording publisher is set to fail".into(),
-            ));
+        if let Some(failure) = self.failure.lock().expect("not poisoned").clone() {
+            return Err(failure);
         }
         let mut published = self.published.lock().expect("not poisoned");
         published.push(notification.clone());

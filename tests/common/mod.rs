@@ -1,10 +1,15 @@
 //! Builders shared by the integration tests: signed callbacks and gateway events.
 #![allow(dead_code)]
 
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+
 use base64::Engine;
 use lambda_http::Request;
 use live_callback_relay::Config;
-use live_callback_relay::inbound::signature::sign;
+use live_callback_relay::inbound;
+use live_callback_relay::inbound::signature::{Verifier, sign};
+use live_callback_relay::outbound::notification::Notification;
 use serde_json::{Value, json};
 
 pub const KEY: &str = "test-callback-key_1";
@@ -35,6 +40,15 @@ pub fn signed(sample: &str, changes: Value) -> String {
         body["sign"] = json!(sign(KEY, t));
     }
     body.to_string()
+}
+
+/// The notification the relay builds from `body`, a push or interrupt signed with `KEY`.
+pub fn notification_of(body: &str) -> Notification {
+    let verifier = Verifier::new(vec![KEY.into()], 300, 600);
+    match inbound::read(body.as_bytes(), &verifier, NOW).expect("a verified callback") {
+        Some(callback) => Notification::new(&callback),
+        None => panic!("not a push or interrupt callback"),
+    }
 }
 
 pub fn push_url_params() -> String {
@@ -85,4 +99,42 @@ pub fn event(gateway: Gateway, method: &str, body: &[u8], base64: bool) -> Reque
 
 pub fn post(body: &str) -> Request {
     event(Gateway::HttpV2, "POST", body.as_bytes(), false)
+}
+
+/// Log output captured from the current thread's tracing events.
+#[derive(Clone, Default)]
+pub struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl Captured {
+    pub fn text(&self) -> String {
+        String::from_utf8(self.0.lock().unwrap().clone()).unwrap()
+    }
+}
+
+impl Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Captured {
+    type Writer = Captured;
+    fn make_writer(&'a self) -> Captured {
+        self.clone()
+    }
+}
+
+/// Captures every log line this thread writes while the guard lives.
+pub fn capture_logs() -> (Captured, tracing::subscriber::DefaultGuard) {
+    let captured = Captured::default();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(captured.clone())
+        .with_ansi(false)
+        .with_max_level(tracing::Level::TRACE)
+        .finish();
+    (captured, tracing::subscriber::set_default(subscriber))
 }

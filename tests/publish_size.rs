@@ -1,0 +1,78 @@
+//! SNS refuses a `Publish` over 256 KiB (message, subject, attribute names, types and
+//! values together), and moto does not enforce it. The field bounds applied at decoding
+//! keep every notification under it by construction; this computes the largest one.
+
+mod common;
+
+use common::*;
+use live_callback_relay::inbound::callback::{FIELD_BOUNDS, MAX_EVENT_TIME};
+use live_callback_relay::outbound::notification::MAX_PUBLISH_BYTES;
+use proptest::prelude::*;
+use serde_json::{Value, json};
+
+/// An interrupt with every string field at its bound, made of `filler`, and every number
+/// at its widest.
+fn largest(filler: &str) -> String {
+    let mut changes = json!({
+        "appid": u64::MAX,
+        "errcode": i64::MIN,
+        "event_time": MAX_EVENT_TIME,
+        "push_duration": u64::MAX,
+        "set_id": u32::MAX,
+        "width": u32::MAX,
+        "height": u32::MAX,
+        "idc_id": i64::MIN,
+    });
+    for (field, bound) in FIELD_BOUNDS {
+        let text: String = filler.chars().cycle().take(bound * 4).collect();
+        let mut cut = bound;
+        while !text.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        changes[field] = Value::from(&text[..cut]);
+    }
+    signed(INTERRUPT, changes)
+}
+
+/// The characters that grow most on the way into a notification: a control character
+/// becomes `\u0001` in the document and `\\u0001` once the document is a string of the
+/// message (7 bytes for 1), and U+FFFD (3 bytes) in the texts for people; quotes and
+/// backslashes double twice; noncharacters are escaped; `k=x&` masks to `k=***&`.
+const FILLERS: [&str; 7] = [
+    "\u{1}",
+    "\"",
+    "\\",
+    "\u{ffff}",
+    "\u{1f600}",
+    "\u{202e}\u{1}",
+    "k=\u{1}&",
+];
+
+#[test]
+fn the_largest_publish_the_relay_can_build_is_under_snss_limit() {
+    let mut sizes: Vec<(usize, &str)> = FILLERS
+        .iter()
+        .map(|filler| (notification_of(&largest(filler)).publish_size(), *filler))
+        .collect();
+    sizes.sort();
+    let (largest_size, filler) = *sizes.last().unwrap();
+    eprintln!(
+        "largest Publish: {largest_size} bytes of {MAX_PUBLISH_BYTES} ({:.0} %), every string field at its bound of {filler:?}",
+        100.0 * largest_size as f64 / MAX_PUBLISH_BYTES as f64
+    );
+    assert!(largest_size < MAX_PUBLISH_BYTES, "{sizes:?}");
+    let control = notification_of(&largest("\u{1}"));
+    assert_eq!(control.publish_size(), largest_size, "{sizes:?}");
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+    #[test]
+    fn no_mix_of_characters_builds_a_larger_publish(chars in proptest::collection::vec(any::<char>(), 1..8)) {
+        let filler: String = chars.into_iter().collect();
+        prop_assume!(!filler.trim().is_empty());
+        let body = largest(&filler);
+        let worst = notification_of(&largest("\u{1}")).publish_size();
+        prop_assert!(notification_of(&body).publish_size() <= worst);
+    }
+}
