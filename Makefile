@@ -8,7 +8,7 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export MOTO_SERVER := $(CURDIR)/$(VENV)/bin/moto_server
 BOOTSTRAP := target/lambda/live-callback-relay/bootstrap
 
-.PHONY: demo test venv check unit e2e lint-template release-build load fuzz bench
+.PHONY: demo test venv check unit e2e lint-template scan-template release-build load fuzz bench
 
 ## demo: the relay on one machine, with moto's SNS/SQS and four subscribers
 demo: $(VENV_READY)
@@ -16,12 +16,12 @@ demo: $(VENV_READY)
 	RELAY_BOOTSTRAP=target/debug/live-callback-relay target/debug/examples/demo
 
 ## test: everything CI checks
-test: check unit e2e lint-template release-build
+test: check unit e2e lint-template scan-template release-build
 
 venv: $(VENV_READY)
-$(VENV_READY): tools/requirements.txt
+$(VENV_READY): tools/requirements.txt tools/constraints.txt
 	$(PYTHON) -m venv $(VENV)
-	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r tools/requirements.txt
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r tools/requirements.txt -c tools/constraints.txt
 	touch $@
 
 check:
@@ -37,6 +37,10 @@ e2e: $(VENV_READY)
 lint-template: $(VENV_READY)
 	cfn-lint --version
 	cfn-lint --append-rules cfn_lint_serverless.rules -- template.yaml
+
+## scan-template: checkov's security checks, offline, on every resource of the template
+scan-template: $(VENV_READY)
+	$(VENV)/bin/python tools/scan_template.py
 
 ## bench: criterion per-operation benchmarks, then cold start and warm invocations of the
 ## release bootstrap against a hello-world lambda_http function (BENCHMARKS.md)

@@ -60,7 +60,10 @@ fn show_machine_message(envelope: &Value) {
             .iter()
             .map(|(name, v)| format!("{name}={}", v["Value"].as_str().unwrap_or_default()))
             .collect();
-        println!("attributes: {}", shown.join(", "));
+        println!(
+            "attributes (what filter policies match; moto also delivers them, AWS does not promise to): {}",
+            shown.join(", ")
+        );
     }
     println!(
         "{}",

@@ -2,6 +2,7 @@
 
 use std::collections::HashSet;
 use std::fmt;
+use std::ops::RangeInclusive;
 
 use crate::aws::setup::TrustRoots;
 use crate::meaning::classify::Event;
@@ -10,9 +11,10 @@ pub const DEFAULT_CLOCK_SKEW_SECS: u64 = 300;
 pub const DEFAULT_MAX_VALIDITY_SECS: u64 = 600;
 /// Longer than Tencent's retry span (12 retries a minute apart).
 pub const DEFAULT_IDEMPOTENCY_TTL_SECS: u64 = 3600;
-const MIN_IDEMPOTENCY_TTL_SECS: u64 = 900;
-const MAX_IDEMPOTENCY_TTL_SECS: u64 = 30 * 86_400;
-const MAX_WINDOW_SECS: u64 = 86_400;
+/// The values each number of seconds may take (the template's parameters allow the same).
+pub const CLOCK_SKEW_SECS: RangeInclusive<u64> = 0..=86_400;
+pub const MAX_VALIDITY_SECS: RangeInclusive<u64> = 1..=86_400;
+pub const IDEMPOTENCY_TTL_SECS: RangeInclusive<u64> = 900..=30 * 86_400;
 const MAX_KEY_LEN: usize = 32;
 /// The SDK's endpoint overrides the relay's clients honour.
 const ENDPOINT_OVERRIDES: [&str; 3] = [
@@ -100,13 +102,13 @@ impl Config {
                 &lookup,
                 "CLOCK_SKEW_SECS",
                 DEFAULT_CLOCK_SKEW_SECS,
-                0..=MAX_WINDOW_SECS,
+                CLOCK_SKEW_SECS,
             )?,
             max_validity_secs: seconds(
                 &lookup,
                 "MAX_VALIDITY_SECS",
                 DEFAULT_MAX_VALIDITY_SECS,
-                1..=MAX_WINDOW_SECS,
+                MAX_VALIDITY_SECS,
             )?,
             idempotency: match lookup("IDEMPOTENCY_TABLE").filter(|t| !t.trim().is_empty()) {
                 Some(table) => Some(IdempotencyConfig {
@@ -115,7 +117,7 @@ impl Config {
                         &lookup,
                         "IDEMPOTENCY_TTL_SECS",
                         DEFAULT_IDEMPOTENCY_TTL_SECS,
-                        MIN_IDEMPOTENCY_TTL_SECS..=MAX_IDEMPOTENCY_TTL_SECS,
+                        IDEMPOTENCY_TTL_SECS,
                     )?,
                 }),
                 None if lookup("IDEMPOTENCY_TTL_SECS").is_some() => {
@@ -229,7 +231,7 @@ fn seconds(
     lookup: &impl Fn(&str) -> Option<String>,
     variable: &'static str,
     default: u64,
-    range: std::ops::RangeInclusive<u64>,
+    range: RangeInclusive<u64>,
 ) -> Result<u64, ConfigError> {
     let Some(raw) = lookup(variable) else {
         return Ok(default);

@@ -9,6 +9,7 @@ pub mod moto;
 pub mod proxy;
 pub mod receiver;
 pub mod sns_stub;
+pub mod template;
 
 use std::future::Future;
 use std::time::{Duration, Instant};
