@@ -93,6 +93,18 @@ impl Config {
             })?,
             None => HashSet::from([Event::Started, Event::StoppedAbnormally]),
         };
+        if let Some(region) = lookup("AWS_REGION").filter(|r| !r.trim().is_empty()) {
+            let topic_region = topic_arn.split(':').nth(3).unwrap_or_default();
+            if topic_region != region.trim() {
+                return Err(ConfigError {
+                    variable: "SNS_TOPIC_ARN",
+                    problem: format!(
+                        "the topic is in {topic_region}, the function in {}: SNS answers a publish to another region's topic as invalid",
+                        region.trim()
+                    ),
+                });
+            }
+        }
         let trust_roots = trust_roots(&lookup, &topic_arn)?;
         Ok(Config {
             topic_arn,
@@ -317,7 +329,10 @@ mod tests {
                 ),
                 ("CALLBACK_KEYS", "k1"),
             ],
-            [("SNS_TOPIC_ARN", ARN), ("AWS_REGION", "cn-northwest-1")],
+            [
+                ("SNS_TOPIC_ARN", "arn:aws:sns:cn-northwest-1:123456789012:t"),
+                ("AWS_REGION", "cn-northwest-1"),
+            ],
         ] {
             let mut all = vec![("CALLBACK_KEYS", "k1")];
             all.extend_from_slice(&vars);

@@ -400,9 +400,11 @@ async fn a_real_ten_digit_appid_can_be_filtered_on() {
         assert_eq!(post(&function, &body).await, 200);
     }
 
-    // THEN the queue gets the one of its APPID, which stays a number in the document
+    // THEN the queue gets the one of its APPID (a String attribute), which stays a number
+    // in the document
     let received = stack.topology.drain(&one_appid, 1).await.expect("delivery");
     assert_eq!(events_of(&received), ["stream.started"]);
+    assert_eq!(received[0]["MessageAttributes"]["appid"]["Type"], "String");
     let document: Value = serde_json::from_str(received[0]["Message"].as_str().unwrap()).unwrap();
     assert_eq!(document["appid"], 1_253_488_539u64);
     assert_eq!(document["sequence"], "appid-a");

@@ -162,24 +162,52 @@ enum Encoding {
     Twice,
 }
 
+/// How the credential is written: `name=value`, with spaces around `=`, or as the
+/// password of a URL in a parameter, holding a reserved character that is encoded.
+#[derive(Debug, Clone)]
+enum Form {
+    Pair { spaced: bool },
+    UrlPassword { reserved: &'static str },
+}
+
+fn form() -> impl Strategy<Value = Form> {
+    prop_oneof![
+        any::<bool>().prop_map(|spaced| Form::Pair { spaced }),
+        prop::sample::select(vec![
+            "", "%2F", "%26", "%3F", "%23", "%2C", "%20", "%40", "%252F"
+        ])
+        .prop_map(|reserved| Form::UrlPassword { reserved }),
+    ]
+}
+
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(128))]
+    #![proptest_config(ProptestConfig::with_cases(256))]
     #[test]
     fn a_credential_never_reaches_a_rendering_an_attribute_or_a_log_line(
         name in sensitive_name(),
-        secret in "[A-Z][A-Za-z0-9]{15,31}",
+        secret in "[A-Z][A-Za-z0-9]{11,31}",
+        more_secret in "[A-Z][A-Za-z0-9]{11,15}",
+        form in form(),
         before in proptest::collection::vec(harmless_pair(), 0..3),
         after in proptest::collection::vec(harmless_pair(), 0..3),
-        separators in proptest::collection::vec(prop::sample::select(vec!["&", ";", ","]), 6),
+        separators in proptest::collection::vec(prop::sample::select(vec!["&", ";", ",", "+", " "]), 6),
         prefix in prop::sample::select(vec!["", "?", "#!::", "streamid=#!::"]),
         encoding in prop::sample::select(vec![Encoding::Plain, Encoding::NameEncoded, Encoding::Once, Encoding::Twice]),
+        refused in any::<bool>(),
     ) {
         let shown_name = match encoding {
             Encoding::NameEncoded => percent_encoded(&name),
             _ => name.clone(),
         };
+        let credential = match &form {
+            Form::Pair { spaced: false } => format!("{shown_name}={secret}"),
+            Form::Pair { spaced: true } => format!("{shown_name} = {secret}"),
+            Form::UrlPassword { reserved } => {
+                format!("relay=rtmp://pusher:{secret}{reserved}{more_secret}@live.example.com/live/s")
+            }
+        };
         let mut pairs = before.clone();
-        pairs.push(format!("{shown_name}={secret}"));
+        pairs.push(credential);
         pairs.extend(after.clone());
         let mut param = prefix.to_string();
         for (i, pair) in pairs.iter().enumerate() {
@@ -195,18 +223,25 @@ proptest! {
         };
         let body = signed(INTERRUPT, json!({"errcode": 12, "stream_param": param}));
 
+        // a refused notification is the one whose log line carries the document
         let (captured, _guard) = capture_logs();
         let relay = Relay::new(&config(None), RecordingPublisher::new());
+        relay.publisher().set_refusing(refused);
         let status = runtime().block_on(relay.handle(post(&body), NOW)).status();
         prop_assert_eq!(status, StatusCode::OK);
-        let published = relay.publisher().published();
-        prop_assert_eq!(published.len(), 1);
-        let n = &published[0];
-        let mut seen = vec![n.message.clone(), n.subject.clone(), captured.text()];
-        seen.extend(n.attributes.iter().map(|(_, v)| v.text().to_string()));
+        let mut seen = vec![captured.text()];
+        for n in relay.publisher().published() {
+            seen.extend([n.message.clone(), n.subject.clone()]);
+            seen.extend(n.attributes.iter().map(|(_, v)| v.text().to_string()));
+        }
+        prop_assert!(refused || seen.len() > 1, "published");
+        prop_assert!(!refused || seen[0].contains("document="), "{}", seen[0]);
         for text in &seen {
-            prop_assert!(!text.contains(&secret), "{} leaked from {:?} into {}", secret, param, text);
-            prop_assert!(!text.contains(&percent_encoded(&secret)));
+            for hidden in [&secret, &more_secret] {
+                let in_form = matches!(form, Form::UrlPassword { .. }) || hidden == &secret;
+                prop_assert!(!in_form || !text.contains(hidden.as_str()), "{} leaked from {:?} into {}", hidden, param, text);
+                prop_assert!(!text.contains(&percent_encoded(hidden)));
+            }
         }
     }
 }

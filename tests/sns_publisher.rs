@@ -12,7 +12,7 @@ use common::*;
 use live_callback_relay::aws::limits::PUBLISH;
 use live_callback_relay::aws::sns::{SnsPublisher, with_delivery_limits};
 use live_callback_relay::outbound::notification::Notification;
-use live_callback_relay::ports::publish::Publisher;
+use live_callback_relay::ports::publish::{PublishError as RelayPublishError, Publisher};
 use serde_json::{Value, json};
 
 const TOPIC: &str = "arn:aws:sns:eu-west-1:123456789012:live-events";
@@ -133,11 +133,11 @@ async fn a_failure_that_outlasts_the_retries_is_an_error() {
 }
 
 #[tokio::test]
-async fn a_rejected_request_is_not_retried() {
+async fn an_invalid_message_is_refused_and_not_retried() {
     let rule = mock!(aws_sdk_sns::Client::publish).then_error(|| {
         PublishError::InvalidParameterException(
             InvalidParameterException::builder()
-                .message("bad topic")
+                .message("Invalid parameter: Message too long")
                 .build(),
         )
     });
@@ -147,6 +147,48 @@ async fn a_rejected_request_is_not_retried() {
         .publish(&abnormal_stop())
         .await;
 
-    assert!(result.is_err());
+    assert!(
+        matches!(&result, Err(RelayPublishError::Refused(m)) if m.contains("Message too long")),
+        "{result:?}"
+    );
     assert_eq!(rule.num_calls(), 1);
+}
+
+#[tokio::test]
+async fn an_invalid_topic_is_worth_a_retry_once_an_operator_fixes_it() {
+    let rule = mock!(aws_sdk_sns::Client::publish).then_error(|| {
+        PublishError::InvalidParameterException(
+            InvalidParameterException::builder()
+                .message("Invalid parameter: TopicArn")
+                .build(),
+        )
+    });
+    let client = client_with(&rule);
+
+    let result = SnsPublisher::new(client, TOPIC.into())
+        .publish(&abnormal_stop())
+        .await;
+
+    assert!(
+        matches!(result, Err(RelayPublishError::Unavailable(_))),
+        "{result:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_throttled_or_failing_sns_is_unavailable_not_refused() {
+    for status in [400, 500, 503] {
+        let rule = mock!(aws_sdk_sns::Client::publish)
+            .sequence()
+            .http_status(status, None)
+            .times(PUBLISH.max_attempts as usize)
+            .build();
+        let result = SnsPublisher::new(client_with(&rule), TOPIC.into())
+            .publish(&abnormal_stop())
+            .await;
+        assert!(
+            matches!(result, Err(RelayPublishError::Unavailable(_))),
+            "{status}: {result:?}"
+        );
+    }
 }

@@ -13,7 +13,7 @@ use crate::ports::idempotency::{
 const IN_FLIGHT: &str = "in_flight";
 const PUBLISHED: &str = "published";
 /// A free key, an expired record (TTL deletes lazily), or an abandoned claim.
-const CLAIMABLE: &str = "attribute_not_exists(event_id) OR expires_at < :now OR (#state = :in_flight AND lease_until < :now)";
+const CLAIMABLE: &str = "attribute_not_exists(event_id) OR expires_at < :now OR (#state = :in_flight AND lease_until <= :now)";
 
 #[derive(Debug, Clone)]
 pub struct DynamoStore {

@@ -54,7 +54,8 @@ impl Publisher for SnsPublisher {
 
 /// `InvalidParameter` and `InvalidParameterValue` are about the message itself: sending it
 /// again cannot succeed. Everything else (throttling, SNS or KMS faults, a missing topic or
-/// permission that an operator may restore, the network) is worth Tencent's retry.
+/// permission that an operator may restore, the network) is worth Tencent's retry, and so
+/// is an `InvalidParameter` about the topic (SNS's answer to a topic of another region).
 fn classify_error<R>(error: SdkError<SdkPublishError, R>) -> PublishError
 where
     R: std::fmt::Debug,
@@ -62,8 +63,9 @@ where
     let refused = matches!(
         &error,
         SdkError::ServiceError(e)
-            if e.err().is_invalid_parameter_exception()
-                || e.err().is_invalid_parameter_value_exception()
+            if (e.err().is_invalid_parameter_exception()
+                || e.err().is_invalid_parameter_value_exception())
+                && !e.err().to_string().contains("TopicArn")
     );
     let detail = DisplayErrorContext(&error).to_string();
     if refused {

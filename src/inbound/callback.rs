@@ -41,6 +41,8 @@ pub enum DecodeError {
     InvalidField(String),
     #[error("{0} is empty or blank")]
     BlankField(&'static str),
+    #[error("sequence holds a character other than letters, digits, '-', '_', '.' and ':'")]
+    SequenceNotPlain,
     #[error("{field} is {len} bytes long, over its bound of {bound}")]
     FieldTooLong {
         field: &'static str,
@@ -161,6 +163,12 @@ impl Callback {
             if value.trim().is_empty() {
                 return Err(DecodeError::BlankField(field));
             }
+        }
+        // Tencent's sequences are digits; keeping them plain keeps every `event_id` the
+        // same wherever it is shown (an attribute value is sanitised, a document escaped).
+        let plain = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':');
+        if !wire.sequence.bytes().all(plain) {
+            return Err(DecodeError::SequenceNotPlain);
         }
         for ((field, bound), value) in FIELD_BOUNDS.into_iter().zip(wire.bounded_strings()) {
             if value.len() > bound {
@@ -546,6 +554,26 @@ mod tests {
                 "{blank:?}"
             );
         }
+    }
+
+    #[test]
+    fn a_sequence_is_plain() {
+        for sequence in [
+            "22104645 08",
+            "2210\u{1}",
+            "序列",
+            "2210\u{202e}",
+            "a\"b",
+            "a/b",
+        ] {
+            assert_eq!(
+                decode(&with(START_SAMPLE, "sequence", json!(sequence))),
+                Err(DecodeError::SequenceNotPlain),
+                "{sequence:?}"
+            );
+        }
+        let uuid = decode(&with(START_SAMPLE, "sequence", json!("0f8e-Ab_9.1:2"))).unwrap();
+        assert!(uuid.event_id.starts_with("0f8e-Ab_9.1:2-start-"));
     }
 
     #[test]

@@ -20,32 +20,25 @@ const SENSITIVE_NAME_PARTS: [&str; 8] = [
     "pwd",
     "credential",
 ];
-/// Characters that end a `name=value` pair in the forms above, and `?`/`#`, which start a
-/// query or an SRT stream id.
-const SEPARATORS: [char; 5] = ['&', ';', ',', '?', '#'];
+/// Characters that end a `name=value` pair in the forms above, `?`/`#`, which start a
+/// query or an SRT stream id, and `+`, form-encoding's space.
+const SEPARATORS: [char; 6] = ['&', ';', ',', '?', '#', '+'];
 /// How many rounds of percent-encoding are undone; text encoded deeper is masked whole.
 const MAX_DECODE_ROUNDS: usize = 4;
 pub const MASK: &str = "***";
 
 /// `stream_param` with every credential masked (shown percent-decoded when it was encoded).
 pub fn redact_stream_param(raw: &str) -> String {
-    match fully_decoded(raw) {
-        Some(text) => mask_pairs(&mask_userinfo(&text)),
-        None => MASK.to_string(),
-    }
-}
-
-/// The text with its percent-escapes undone, round after round, or `None` when escapes
-/// are still left after [`MAX_DECODE_ROUNDS`].
-fn fully_decoded(raw: &str) -> Option<String> {
-    let mut text = raw.to_string();
-    for _ in 0..MAX_DECODE_ROUNDS {
+    // A URL's password may hold encoded separators (`%2F`, `%26`, ...): its userinfo is
+    // masked before each round of decoding could cut it short.
+    let mut text = mask_userinfo(raw);
+    for _ in 0..=MAX_DECODE_ROUNDS {
         match percent_decode(&text) {
-            Some(decoded) => text = decoded,
-            None => return Some(text),
+            Some(decoded) => text = mask_userinfo(&decoded),
+            None => return mask_pairs(&text),
         }
     }
-    percent_decode(&text).is_none().then_some(text)
+    MASK.to_string()
 }
 
 /// One round of percent-decoding, or `None` if the text has no valid escape.
@@ -88,29 +81,46 @@ fn is_sensitive(name: &str) -> bool {
     SENSITIVE_NAME_PARTS.iter().any(|part| name.contains(part))
 }
 
-/// Masks the value of every sensitive pair. A piece without `=` right after a masked
-/// value continues it (`txSecret=a,b` hides `b` too).
+/// Masks the value of every sensitive pair. In a query whose pairs are separated by `&`,
+/// a value runs to the next `&` (`token=ab,cd=ef&x=1` hides `ab,cd=ef`); otherwise to the
+/// next piece with an `=` (`txSecret=a,b,txTime=1` hides `a` and `b`). A sensitive name
+/// followed by spaces before its `=` (`txSecret = a`) is a pair too.
 fn mask_pairs(text: &str) -> String {
+    let ampersand_query = text.contains('&');
     let mut out = String::with_capacity(text.len());
     let mut masking = false;
+    let mut bare_sensitive_name = false;
     for piece in text.split_inclusive(is_separator) {
         let (body, separator) = match piece.char_indices().last() {
             Some((at, c)) if is_separator(c) => piece.split_at(at),
             _ => (piece, ""),
         };
-        match body.split_once('=') {
-            Some((name, _)) if is_sensitive(name) => {
-                out.push_str(name);
-                out.push('=');
+        let pair = body.split_once('=');
+        let names_a_credential = match pair {
+            Some(("", _)) => bare_sensitive_name,
+            Some((name, _)) => is_sensitive(name),
+            None => false,
+        };
+        if masking && (ampersand_query || pair.is_none()) {
+            if !body.is_empty() {
                 out.push_str(MASK);
-                masking = true;
             }
-            Some(_) => {
-                out.push_str(body);
-                masking = false;
-            }
-            None if masking && !body.is_empty() => out.push_str(MASK),
-            None => out.push_str(body),
+        } else if let (true, Some((name, _))) = (names_a_credential, pair) {
+            out.push_str(name);
+            out.push('=');
+            out.push_str(MASK);
+            masking = true;
+        } else {
+            out.push_str(body);
+            masking = false;
+        }
+        if !body.is_empty() {
+            bare_sensitive_name =
+                pair.is_none() && is_sensitive(body) && separator.chars().all(char::is_whitespace);
+        }
+        if separator == "&" {
+            masking = false;
+            bare_sensitive_name = false;
         }
         out.push_str(separator);
     }
@@ -207,6 +217,32 @@ mod tests {
             redact_stream_param("txSecret=abc,def;ghi jkl&x=1"),
             "txSecret=***,***;*** ***&x=1"
         );
+        assert_eq!(
+            redact_stream_param("token=ab%2Ccd%3Def&x=1"),
+            "token=***,***&x=1"
+        );
+        assert_eq!(
+            redact_stream_param("h=d,txSecret=ab,cd,txTime=1"),
+            "h=d,txSecret=***,***,txTime=1"
+        );
+    }
+
+    #[test]
+    fn spaces_and_plus_signs_do_not_split_a_credential_from_its_value() {
+        assert_eq!(redact_stream_param("txSecret =abc"), "txSecret =***");
+        assert_eq!(redact_stream_param("txSecret = abc"), "txSecret =*** ***");
+        assert_eq!(
+            redact_stream_param("txSecret= abc&b=1"),
+            "txSecret=*** ***&b=1"
+        );
+        assert_eq!(redact_stream_param("h= txSecret=abc"), "h= txSecret=***");
+        assert_eq!(redact_stream_param("txSecret  =abc"), "txSecret  =***");
+        assert_eq!(redact_stream_param("txSecret a=1 =x"), "txSecret a=1 =x");
+        assert_eq!(redact_stream_param("a=1+txSecret=abc"), "a=1+txSecret=***");
+        assert_eq!(
+            redact_stream_param("a=1%20txSecret%3Dabc"),
+            "a=1 txSecret=***"
+        );
     }
 
     #[test]
@@ -223,6 +259,14 @@ mod tests {
             redact_stream_param("next=https://hooks.example.com/a@b"),
             "next=https://hooks.example.com/a@b"
         );
+        for encoded in ["%2F", "%26", "%3F", "%23", "%2C", "%20", "%40", "%252F"] {
+            let raw = format!("relay=rtmp://pusher:s3cr{encoded}t-pw@live.example.com/live/s&x=1");
+            assert_eq!(
+                redact_stream_param(&raw),
+                "relay=rtmp://***@live.example.com/live/s&x=1",
+                "{raw}"
+            );
+        }
     }
 
     #[test]

@@ -3,6 +3,8 @@
 use std::fmt;
 use std::str::FromStr;
 
+use serde::{Deserialize, Serialize};
+
 /// The notification events this relay knows, named as subscribers see them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Event {
@@ -47,7 +49,8 @@ impl FromStr for Event {
 }
 
 /// Why a push ended, grouped as Tencent's interrupt error-code table groups `errcode`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Reason {
     ClientStopped,
     InternalError,
@@ -241,6 +244,9 @@ mod tests {
             Reason::Unknown,
         ];
         let names: std::collections::HashSet<_> = all.iter().map(|r| r.as_str()).collect();
+        for reason in all {
+            assert_eq!(serde_json::to_value(reason).unwrap(), reason.as_str());
+        }
         let descriptions: std::collections::HashSet<_> =
             all.iter().map(|r| r.description()).collect();
         assert_eq!(names.len(), all.len());

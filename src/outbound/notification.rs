@@ -462,6 +462,10 @@ mod tests {
             notification(START, json!({"app": ""})).subject,
             "Stream started: test_stream in app live"
         );
+        assert_eq!(
+            notification(START, json!({"app": " ", "appname": "\t"})).subject,
+            "Stream started: test_stream"
+        );
     }
 
     /// GSM 03.38's basic character set: an SMS made only of these fits 160 per segment.

@@ -17,7 +17,7 @@ pub fn subject(cb: &Callback, class: Classification) -> String {
         (Event::Stopped, _) => "Stream stopped".to_string(),
         _ => "Stream started".to_string(),
     };
-    let place = match (cb.app.is_empty(), cb.appname.is_empty()) {
+    let place = match (cb.app.trim().is_empty(), cb.appname.trim().is_empty()) {
         (true, true) => String::new(),
         (false, true) => format!(" on {}", cb.app),
         (true, false) => format!(" in app {}", cb.appname),
