@@ -78,7 +78,7 @@ fn steps(c: &mut Criterion) {
     });
     c.bench_function(
         "classify + render (document, e-mail, SMS, subject, attributes)",
-        |b| b.iter(|| Notification::new(black_box(&callback))),
+        |b| b.iter(|| Notification::plain(black_box(&callback))),
     );
     let runtime = tokio::runtime::Builder::new_current_thread()
         .build()

@@ -9,18 +9,36 @@ use crate::meaning::classify::Event;
 
 pub const DEFAULT_CLOCK_SKEW_SECS: u64 = 300;
 pub const DEFAULT_MAX_VALIDITY_SECS: u64 = 600;
-/// Longer than Tencent's retry span (12 retries a minute apart).
-pub const DEFAULT_IDEMPOTENCY_TTL_SECS: u64 = 3600;
 /// The values each number of seconds may take (the template's parameters allow the same).
 pub const CLOCK_SKEW_SECS: RangeInclusive<u64> = 0..=86_400;
 pub const MAX_VALIDITY_SECS: RangeInclusive<u64> = 1..=86_400;
-pub const IDEMPOTENCY_TTL_SECS: RangeInclusive<u64> = 900..=30 * 86_400;
+/// 0 is off; Mux allows the same range.
+pub const RECONNECT_WINDOW_SECS: RangeInclusive<u64> = 0..=1_800;
+/// What is published when `NOTIFY_EVENTS` is not set: a normal stop is opt-in.
+pub const DEFAULT_NOTIFY_EVENTS: [Event; 4] = [
+    Event::Started,
+    Event::StoppedAbnormally,
+    Event::Resumed,
+    Event::Recovered,
+];
 const MAX_KEY_LEN: usize = 32;
 /// The SDK's endpoint overrides the relay's clients honour.
-const ENDPOINT_OVERRIDES: [&str; 3] = [
+const ENDPOINT_OVERRIDES: [&str; 4] = [
     "AWS_ENDPOINT_URL",
     "AWS_ENDPOINT_URL_SNS",
     "AWS_ENDPOINT_URL_DYNAMODB",
+    "AWS_ENDPOINT_URL_SQS",
+];
+/// Variables of earlier releases, and what replaced them.
+const REPLACED: [(&str, &str); 2] = [
+    (
+        "IDEMPOTENCY_TABLE",
+        "replaced by STATE_TABLE, a table keyed on `pk` (README, \"The state table\"); create it and set STATE_TABLE",
+    ),
+    (
+        "IDEMPOTENCY_TTL_SECS",
+        "no longer used: a record is kept an hour, and as long as its callback stays acceptable",
+    ),
 ];
 
 #[derive(Clone)]
@@ -30,16 +48,26 @@ pub struct Config {
     pub notify_events: HashSet<Event>,
     pub clock_skew_secs: u64,
     pub max_validity_secs: u64,
-    pub idempotency: Option<IdempotencyConfig>,
+    pub state: State,
     /// Amazon's roots for AWS endpoints; the system's when an endpoint is overridden.
     pub trust_roots: TrustRoots,
 }
 
-/// The optional DynamoDB table that deduplicates Tencent's retries.
+/// What the relay remembers between callbacks.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct IdempotencyConfig {
-    pub table: String,
-    pub ttl_secs: u64,
+pub enum State {
+    /// Nothing: every verified callback is told as it is.
+    Stateless,
+    /// Claims in the state table, so that Tencent's retries of a published callback are
+    /// not published again.
+    Deduplicated { table: String },
+    /// Streams' states in the state table and held drops on the hold queue: abnormal stops
+    /// are told only if the stream has not come back within `window_secs`.
+    ReconnectWindow {
+        table: String,
+        hold_queue_url: String,
+        window_secs: u64,
+    },
 }
 
 impl fmt::Debug for Config {
@@ -55,7 +83,7 @@ impl fmt::Debug for Config {
             .field("notify_events", &events)
             .field("clock_skew_secs", &self.clock_skew_secs)
             .field("max_validity_secs", &self.max_validity_secs)
-            .field("idempotency", &self.idempotency)
+            .field("state", &self.state)
             .field("trust_roots", &self.trust_roots)
             .finish()
     }
@@ -91,8 +119,14 @@ impl Config {
                 variable: "NOTIFY_EVENTS",
                 problem,
             })?,
-            None => HashSet::from([Event::Started, Event::StoppedAbnormally]),
+            None => HashSet::from(DEFAULT_NOTIFY_EVENTS),
         };
+        if let Some((variable, problem)) = REPLACED.iter().find(|(v, _)| lookup(v).is_some()) {
+            return Err(ConfigError {
+                variable,
+                problem: problem.to_string(),
+            });
+        }
         if let Some(region) = lookup("AWS_REGION").filter(|r| !r.trim().is_empty()) {
             let topic_region = topic_arn.split(':').nth(3).unwrap_or_default();
             if topic_region != region.trim() {
@@ -122,26 +156,39 @@ impl Config {
                 DEFAULT_MAX_VALIDITY_SECS,
                 MAX_VALIDITY_SECS,
             )?,
-            idempotency: match lookup("IDEMPOTENCY_TABLE").filter(|t| !t.trim().is_empty()) {
-                Some(table) => Some(IdempotencyConfig {
-                    table: table.trim().to_string(),
-                    ttl_secs: seconds(
-                        &lookup,
-                        "IDEMPOTENCY_TTL_SECS",
-                        DEFAULT_IDEMPOTENCY_TTL_SECS,
-                        IDEMPOTENCY_TTL_SECS,
-                    )?,
-                }),
-                None if lookup("IDEMPOTENCY_TTL_SECS").is_some() => {
-                    return Err(ConfigError {
-                        variable: "IDEMPOTENCY_TTL_SECS",
-                        problem: "is set, but IDEMPOTENCY_TABLE is not: there is nothing to keep records in".into(),
-                    });
-                }
-                None => None,
-            },
+            state: state(&lookup)?,
             trust_roots,
         })
+    }
+}
+
+/// `RECONNECT_WINDOW_SECS`, `STATE_TABLE` and `HOLD_QUEUE_URL`, which only make sense
+/// together: a window needs both, a queue without a window means a forgotten setting.
+fn state(lookup: &impl Fn(&str) -> Option<String>) -> Result<State, ConfigError> {
+    let window_secs = seconds(lookup, "RECONNECT_WINDOW_SECS", 0, RECONNECT_WINDOW_SECS)?;
+    let optional = |variable| lookup(variable).filter(|v| !v.trim().is_empty());
+    match (window_secs, optional("STATE_TABLE"), optional("HOLD_QUEUE_URL")) {
+        (0, None, None) => Ok(State::Stateless),
+        (0, Some(table), None) => Ok(State::Deduplicated {
+            table: table.trim().to_string(),
+        }),
+        (0, _, Some(_)) => Err(ConfigError {
+            variable: "HOLD_QUEUE_URL",
+            problem: "is set, but RECONNECT_WINDOW_SECS is 0 (off): set the window, or leave the queue out".into(),
+        }),
+        (_, Some(table), Some(queue)) => Ok(State::ReconnectWindow {
+            table: table.trim().to_string(),
+            hold_queue_url: queue.trim().to_string(),
+            window_secs,
+        }),
+        (_, None, _) => Err(ConfigError {
+            variable: "STATE_TABLE",
+            problem: "is required when RECONNECT_WINDOW_SECS is set: the streams' states are kept there".into(),
+        }),
+        (_, _, None) => Err(ConfigError {
+            variable: "HOLD_QUEUE_URL",
+            problem: "is required when RECONNECT_WINDOW_SECS is set: held drops wait there".into(),
+        }),
     }
 }
 
@@ -283,11 +330,16 @@ mod tests {
         assert_eq!(config.callback_keys, ["k1"]);
         assert_eq!(
             config.notify_events,
-            HashSet::from([Event::Started, Event::StoppedAbnormally])
+            HashSet::from([
+                Event::Started,
+                Event::StoppedAbnormally,
+                Event::Resumed,
+                Event::Recovered
+            ])
         );
         assert_eq!(config.clock_skew_secs, 300);
         assert_eq!(config.max_validity_secs, 600);
-        assert_eq!(config.idempotency, None);
+        assert_eq!(config.state, State::Stateless);
         assert_eq!(config.trust_roots, TrustRoots::AmazonTrustServices);
     }
 
@@ -359,28 +411,77 @@ mod tests {
     }
 
     #[test]
-    fn idempotency_table_and_its_retention() {
-        let config = load(&[
-            ("SNS_TOPIC_ARN", ARN),
-            ("CALLBACK_KEYS", "k1"),
-            ("IDEMPOTENCY_TABLE", "relay-events"),
-        ])
-        .unwrap();
+    fn a_table_alone_deduplicates_and_a_window_needs_the_table_and_the_queue() {
+        let base = [("SNS_TOPIC_ARN", ARN), ("CALLBACK_KEYS", "k1")];
+        let with = |extra: &[(&'static str, &'static str)]| {
+            let mut vars = base.to_vec();
+            vars.extend_from_slice(extra);
+            load(&vars)
+        };
         assert_eq!(
-            config.idempotency,
-            Some(IdempotencyConfig {
-                table: "relay-events".into(),
-                ttl_secs: 3600
-            })
+            with(&[("STATE_TABLE", " relay-state ")]).unwrap().state,
+            State::Deduplicated {
+                table: "relay-state".into()
+            }
         );
-        let config = load(&[
-            ("SNS_TOPIC_ARN", ARN),
-            ("CALLBACK_KEYS", "k1"),
-            ("IDEMPOTENCY_TABLE", "relay-events"),
-            ("IDEMPOTENCY_TTL_SECS", "86400"),
-        ])
-        .unwrap();
-        assert_eq!(config.idempotency.unwrap().ttl_secs, 86400);
+        assert_eq!(
+            with(&[
+                ("RECONNECT_WINDOW_SECS", "60"),
+                ("STATE_TABLE", "relay-state"),
+                (
+                    "HOLD_QUEUE_URL",
+                    "https://sqs.eu-west-1.amazonaws.com/123456789012/holds"
+                ),
+            ])
+            .unwrap()
+            .state,
+            State::ReconnectWindow {
+                table: "relay-state".into(),
+                hold_queue_url: "https://sqs.eu-west-1.amazonaws.com/123456789012/holds".into(),
+                window_secs: 60
+            }
+        );
+        assert_eq!(
+            with(&[("RECONNECT_WINDOW_SECS", "0")]).unwrap().state,
+            State::Stateless
+        );
+        for (extra, variable) in [
+            (
+                &[("RECONNECT_WINDOW_SECS", "60"), ("HOLD_QUEUE_URL", "q")][..],
+                "STATE_TABLE",
+            ),
+            (
+                &[("RECONNECT_WINDOW_SECS", "60"), ("STATE_TABLE", "t")][..],
+                "HOLD_QUEUE_URL",
+            ),
+            (
+                &[("STATE_TABLE", "t"), ("HOLD_QUEUE_URL", "q")][..],
+                "HOLD_QUEUE_URL",
+            ),
+            (
+                &[
+                    ("RECONNECT_WINDOW_SECS", "1801"),
+                    ("STATE_TABLE", "t"),
+                    ("HOLD_QUEUE_URL", "q"),
+                ][..],
+                "RECONNECT_WINDOW_SECS",
+            ),
+            (
+                &[("RECONNECT_WINDOW_SECS", "-1")][..],
+                "RECONNECT_WINDOW_SECS",
+            ),
+            (
+                &[("IDEMPOTENCY_TABLE", "old-table")][..],
+                "IDEMPOTENCY_TABLE",
+            ),
+            (
+                &[("IDEMPOTENCY_TTL_SECS", "3600")][..],
+                "IDEMPOTENCY_TTL_SECS",
+            ),
+        ] {
+            let err = with(extra).unwrap_err();
+            assert_eq!(err.variable, variable, "{extra:?}: {err}");
+        }
     }
 
     #[test]
@@ -390,7 +491,7 @@ mod tests {
             ("CALLBACK_KEYS", " old_key , new-key\n"),
             (
                 "NOTIFY_EVENTS",
-                "stream.started, stream.stopped,stream.stopped_abnormally",
+                "stream.started, stream.stopped,stream.stopped_abnormally,stream.resumed,stream.recovered",
             ),
             ("CLOCK_SKEW_SECS", "0"),
             ("MAX_VALIDITY_SECS", "900"),
@@ -437,11 +538,6 @@ mod tests {
             (&[("MAX_VALIDITY_SECS", "0")], "MAX_VALIDITY_SECS"),
             (&[("MAX_VALIDITY_SECS", "86401")], "MAX_VALIDITY_SECS"),
             (&[("TRUST_ROOTS", "all")], "TRUST_ROOTS"),
-            (
-                &[("IDEMPOTENCY_TABLE", "t"), ("IDEMPOTENCY_TTL_SECS", "600")],
-                "IDEMPOTENCY_TTL_SECS",
-            ),
-            (&[("IDEMPOTENCY_TTL_SECS", "3600")], "IDEMPOTENCY_TTL_SECS"),
             (
                 &[(
                     "SNS_TOPIC_ARN",

@@ -5,9 +5,11 @@ pub mod aws;
 pub mod config;
 pub mod handler;
 pub mod inbound;
+pub mod lambda;
 pub mod meaning;
 pub mod outbound;
 pub mod ports;
+pub mod relay;
 
 pub use config::Config;
-pub use handler::Relay;
+pub use relay::Relay;

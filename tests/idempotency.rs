@@ -8,10 +8,11 @@ use lambda_http::http::StatusCode;
 use live_callback_relay::Relay;
 use live_callback_relay::ports::idempotency::{Claim, IdempotencyStore, MemoryStore, StoreError};
 use live_callback_relay::ports::recording::RecordingPublisher;
+use live_callback_relay::relay::deduplicated::Deduplicated;
 use serde_json::json;
 
-fn relay_with<S: IdempotencyStore>(store: S) -> Relay<RecordingPublisher, S> {
-    Relay::new(&config(None), RecordingPublisher::new()).with_store(store)
+fn relay_with<S: IdempotencyStore>(store: S) -> Relay<RecordingPublisher, Deduplicated<S>> {
+    Relay::new(&config(None), RecordingPublisher::new()).with_mode(Deduplicated { store })
 }
 
 #[tokio::test]
@@ -111,7 +112,9 @@ async fn a_record_outlives_every_moment_its_callback_is_still_accepted() {
     // GIVEN a 600 s clock skew and the shortest retention, 900 s
     let mut config = config(None);
     config.clock_skew_secs = 600;
-    let relay = Relay::new(&config, RecordingPublisher::new()).with_store(MemoryStore::new(900));
+    let relay = Relay::new(&config, RecordingPublisher::new()).with_mode(Deduplicated {
+        store: MemoryStore::new(900),
+    });
     // a callback whose t lies 600 s ahead: acceptable until NOW + 1200
     let body = signed(INTERRUPT, json!({"errcode": 12, "t": NOW + 600}));
     for at in [NOW, NOW + 899, NOW + 901, NOW + 1200] {

@@ -20,7 +20,7 @@ fn every_number_the_template_allows_is_one_the_function_accepts() {
     for (parameter, accepted) in [
         ("ClockSkewSecs", config::CLOCK_SKEW_SECS),
         ("MaxValiditySecs", config::MAX_VALIDITY_SECS),
-        ("IdempotencyTtlSecs", config::IDEMPOTENCY_TTL_SECS),
+        ("ReconnectWindowSecs", config::RECONNECT_WINDOW_SECS),
     ] {
         assert_eq!(
             range_of(&template, parameter),

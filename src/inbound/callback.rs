@@ -229,6 +229,13 @@ impl Callback {
         format!("{}-{kind}-{}", self.sequence, hex::encode(&digest[..8]))
     }
 
+    /// The identity of the start a stop implies, told when that start was never seen:
+    /// `<sequence>-start-<this stop's digest>`.
+    pub fn implied_start_id(&self) -> String {
+        let digest = self.event_id.rsplit('-').next().unwrap_or_default();
+        format!("{}-start-{digest}", self.sequence)
+    }
+
     pub fn region(&self) -> Region {
         Region::from_set_id(self.set_id)
     }

@@ -11,16 +11,28 @@ pub enum Event {
     Started,
     Stopped,
     StoppedAbnormally,
+    /// The stream came back within the reconnect window; its drop was never announced.
+    Resumed,
+    /// The stream came back after its drop was announced.
+    Recovered,
 }
 
 impl Event {
-    pub const ALL: [Event; 3] = [Event::Started, Event::Stopped, Event::StoppedAbnormally];
+    pub const ALL: [Event; 5] = [
+        Event::Started,
+        Event::Stopped,
+        Event::StoppedAbnormally,
+        Event::Resumed,
+        Event::Recovered,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Event::Started => "stream.started",
             Event::Stopped => "stream.stopped",
             Event::StoppedAbnormally => "stream.stopped_abnormally",
+            Event::Resumed => "stream.resumed",
+            Event::Recovered => "stream.recovered",
         }
     }
 }
@@ -33,7 +45,7 @@ impl fmt::Display for Event {
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error(
-    "unknown event {0:?}; known events are stream.started, stream.stopped, stream.stopped_abnormally"
+    "unknown event {0:?}; known events are stream.started, stream.stopped, stream.stopped_abnormally, stream.resumed, stream.recovered"
 )]
 pub struct UnknownEvent(pub String);
 

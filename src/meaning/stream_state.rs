@@ -13,7 +13,7 @@ use std::collections::BTreeSet;
 
 use serde::{Deserialize, Serialize};
 
-use crate::meaning::classify::Reason;
+use crate::meaning::classify::{Event, Reason};
 
 /// How many recent sequences a stream remembers, to tell a late retry from a new push.
 pub const RECENT_SEQUENCES: usize = 8;
@@ -199,6 +199,17 @@ pub enum Notice {
     Announced {
         held_for_secs: u64,
     },
+}
+
+impl Notice {
+    /// What the relay tells of a callback without the reconnect window: what it is.
+    pub fn plain(event: Event) -> Notice {
+        match event {
+            Event::Stopped => Notice::Stopped,
+            Event::StoppedAbnormally => Notice::Dropped,
+            Event::Started | Event::Resumed | Event::Recovered => Notice::Started,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

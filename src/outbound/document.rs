@@ -4,7 +4,8 @@
 use serde::Serialize;
 
 use crate::inbound::callback::Callback;
-use crate::meaning::classify::Classification;
+use crate::meaning::stream_state::DropFacts;
+use crate::outbound::telling::Telling;
 use crate::outbound::timefmt::rfc3339;
 
 /// Raised when a field is renamed, removed or changes meaning; additions keep it.
@@ -37,16 +38,47 @@ pub struct Document<'a> {
     pub width: u32,
     pub height: u32,
     pub stream_param: &'a str,
+    pub held_for_secs: Option<u64>,
+    pub gap_secs: Option<u64>,
+    pub downtime_secs: Option<u64>,
+    pub shown_by: Option<&'static str>,
+    pub drop: Option<DropDocument<'a>>,
+}
+
+/// The drop a `stream.resumed` or `stream.recovered` is about.
+#[derive(Debug, Serialize)]
+pub struct DropDocument<'a> {
+    pub event_id: &'a str,
+    pub sequence: &'a str,
+    pub event_time: String,
+    pub event_time_unix: u64,
+    pub reason: &'static str,
+    pub reason_description: &'static str,
+    pub errcode: i64,
+}
+
+impl<'a> DropDocument<'a> {
+    fn new(drop: &'a DropFacts) -> Self {
+        DropDocument {
+            event_id: &drop.id,
+            sequence: &drop.sequence,
+            event_time: rfc3339(drop.at),
+            event_time_unix: drop.at,
+            reason: drop.reason.as_str(),
+            reason_description: drop.reason.description(),
+            errcode: drop.errcode,
+        }
+    }
 }
 
 impl<'a> Document<'a> {
-    pub fn new(cb: &'a Callback, class: Classification, event_id: &'a str) -> Self {
+    pub fn new(cb: &'a Callback, telling: &'a Telling) -> Self {
         Document {
             version: DOCUMENT_VERSION,
-            event: class.event.as_str(),
-            event_id,
-            reason: class.reason.map(|r| r.as_str()),
-            reason_description: class.reason.map(|r| r.description()),
+            event: telling.event.as_str(),
+            event_id: &telling.event_id,
+            reason: telling.reason.map(|r| r.as_str()),
+            reason_description: telling.reason.map(|r| r.description()),
             stream_id: &cb.stream_id,
             channel_id: &cb.channel_id,
             app: &cb.app,
@@ -66,6 +98,11 @@ impl<'a> Document<'a> {
             width: cb.width,
             height: cb.height,
             stream_param: &cb.stream_param,
+            held_for_secs: telling.held_for_secs,
+            gap_secs: telling.gap_secs,
+            downtime_secs: telling.downtime_secs,
+            shown_by: telling.shown_by,
+            drop: telling.drop.as_ref().map(DropDocument::new),
         }
     }
 }

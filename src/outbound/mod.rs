@@ -3,5 +3,6 @@
 pub mod document;
 pub mod notification;
 pub mod sanitize;
+pub mod telling;
 pub mod text;
 pub mod timefmt;

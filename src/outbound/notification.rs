@@ -6,8 +6,10 @@ use serde::Serialize;
 use crate::inbound::callback::Callback;
 use crate::inbound::signature::Authentic;
 use crate::meaning::classify::Event;
+use crate::meaning::stream_state::Notice;
 use crate::outbound::document::Document;
 use crate::outbound::sanitize::{escape_noncharacters, for_attribute};
+use crate::outbound::telling::Telling;
 use crate::outbound::text;
 
 /// SNS's limit on one `Publish`: message, subject and every attribute's name, type and
@@ -59,34 +61,47 @@ struct PerProtocol {
 }
 
 impl Notification {
-    pub fn new(callback: &Authentic<Callback>) -> Notification {
+    /// The notification of a verified callback as it is classified, as the stateless
+    /// relay tells it.
+    pub fn plain(callback: &Authentic<Callback>) -> Notification {
+        let event = callback.get().classification().event;
+        Notification::new(callback, &Notice::plain(event))
+    }
+
+    /// The notification `notice` makes of a verified callback (for an announcement, the
+    /// stop that was held).
+    pub fn new(callback: &Authentic<Callback>, notice: &Notice) -> Notification {
+        Notification::tell(callback, Telling::new(callback.get(), notice))
+    }
+
+    fn tell(callback: &Authentic<Callback>, telling: Telling) -> Notification {
         let cb = callback.get();
-        let class = cb.classification();
-        let event_id = &cb.event_id;
         let document = escape_noncharacters(
-            serde_json::to_string(&Document::new(cb, class, event_id))
+            serde_json::to_string(&Document::new(cb, &telling))
                 .expect("a document of strings and integers always serializes"),
         );
         let message = serde_json::to_string(&PerProtocol {
             default: document.clone(),
-            email: text::email(cb, class, event_id),
-            sms: text::sms(cb, class),
+            email: text::email(cb, &telling),
+            sms: text::sms(cb, &telling),
         })
         .expect("strings always serialize");
 
         // appid is a String: Tencent's APPIDs (10 digits) lie beyond the ±10^9 that SNS's
         // numeric filter matching accepts.
         let mut attributes = vec![
-            ("event", string(class.event.as_str())),
-            ("event_id", string(event_id)),
+            ("event", string(telling.event.as_str())),
+            ("event_id", string(&telling.event_id)),
             ("stream_id", string(&cb.stream_id)),
             ("app", string(&cb.app)),
             ("appname", string(&cb.appname)),
             ("appid", string(&cb.appid.to_string())),
             ("region", string(cb.region().as_str())),
         ];
-        if let Some(reason) = class.reason {
+        if telling.drop.is_none() && telling.reason.is_some() {
             attributes.push(("errcode", AttributeValue::Number(cb.errcode.to_string())));
+        }
+        if let Some(reason) = telling.reason {
             attributes.push(("reason", string(reason.as_str())));
         }
         // SNS refuses empty attribute values; an absent attribute matches no filter value.
@@ -98,9 +113,9 @@ impl Notification {
         }
 
         Notification {
-            event: class.event,
-            subject: text::subject(cb, class),
-            event_id: event_id.clone(),
+            event: telling.event,
+            subject: text::subject(cb, &telling),
+            event_id: telling.event_id.clone(),
             stream_id: cb.stream_id.clone(),
             message,
             document,
@@ -148,7 +163,7 @@ mod tests {
         body["sign"] = json!(sign("key", t));
         let verifier = Verifier::new(vec!["key".into()], 300, 600);
         match inbound::read(body.to_string().as_bytes(), &verifier, t).unwrap() {
-            Some(callback) => Notification::new(&callback),
+            Some(callback) => Notification::plain(&callback),
             None => panic!("a push event"),
         }
     }
@@ -201,7 +216,12 @@ mod tests {
                 "idc_id": 34,
                 "width": 0,
                 "height": 0,
-                "stream_param": "stream_param=test"
+                "stream_param": "stream_param=test",
+                "held_for_secs": null,
+                "gap_secs": null,
+                "downtime_secs": null,
+                "shown_by": null,
+                "drop": null
             })
         );
     }

@@ -3,18 +3,21 @@
 use std::fmt::Write;
 
 use crate::inbound::callback::{Callback, Region};
-use crate::meaning::classify::{Classification, Event};
+use crate::meaning::classify::{Event, Reason};
 use crate::outbound::sanitize::for_people as printable;
+use crate::outbound::telling::Telling;
 use crate::outbound::timefmt::{clock_utc, human_duration, human_utc};
 
 /// SNS allows 100; one less leaves room for clients that count a terminator.
 pub const SUBJECT_MAX: usize = 99;
 const SMS_NAME_MAX: usize = 40;
 
-pub fn subject(cb: &Callback, class: Classification) -> String {
-    let what = match (class.event, class.reason) {
+pub fn subject(cb: &Callback, telling: &Telling) -> String {
+    let what = match (telling.event, telling.reason) {
         (Event::StoppedAbnormally, Some(reason)) => format!("Stream dropped ({})", reason.as_str()),
         (Event::Stopped, _) => "Stream stopped".to_string(),
+        (Event::Resumed, _) => "Stream resumed".to_string(),
+        (Event::Recovered, _) => "Stream recovered".to_string(),
         _ => "Stream started".to_string(),
     };
     let place = match (cb.app.trim().is_empty(), cb.appname.trim().is_empty()) {
@@ -37,12 +40,20 @@ pub fn subject(cb: &Callback, class: Classification) -> String {
     truncate_with_ellipsis(&ascii, SUBJECT_MAX, "...")
 }
 
-pub fn sms(cb: &Callback, class: Classification) -> String {
-    let what = match (class.event, class.reason) {
+/// `after 4 s`, or nothing when the time is not known.
+fn after(secs: Option<u64>) -> String {
+    secs.map(|s| format!(" after {}", human_duration(s.saturating_mul(1000))))
+        .unwrap_or_default()
+}
+
+pub fn sms(cb: &Callback, telling: &Telling) -> String {
+    let what = match (telling.event, telling.reason) {
         (Event::StoppedAbnormally, Some(reason)) => {
             format!("dropped ({}, errcode {})", reason.as_str(), cb.errcode)
         }
         (Event::Stopped, _) => "stopped".to_string(),
+        (Event::Resumed, _) => format!("resumed{}", after(telling.gap_secs)),
+        (Event::Recovered, _) => format!("recovered{}", after(telling.downtime_secs)),
         _ => "went live".to_string(),
     };
     format!(
@@ -52,20 +63,47 @@ pub fn sms(cb: &Callback, class: Classification) -> String {
     )
 }
 
-pub fn email(cb: &Callback, class: Classification, event_id: &str) -> String {
+pub fn email(cb: &Callback, telling: &Telling) -> String {
     let stream = printable(&cb.stream_id);
-    let headline = match (class.event, class.reason) {
-        (Event::Started, _) => format!("The stream \"{stream}\" went live."),
-        (Event::Stopped, _) => format!("The stream \"{stream}\" was stopped by its pusher."),
-        (Event::StoppedAbnormally, reason) => format!(
-            "The stream \"{stream}\" stopped abnormally. {}",
-            reason.map(|r| r.description()).unwrap_or_default()
+    let why = |reason: Option<Reason>| reason.map(|r| r.description()).unwrap_or_default();
+    let dropped_for = |reason: Option<Reason>| {
+        reason
+            .map(|r| format!(" ({})", r.as_str()))
+            .unwrap_or_default()
+    };
+    let headline = match telling.event {
+        Event::Started => format!("The stream \"{stream}\" went live."),
+        Event::Stopped => format!("The stream \"{stream}\" was stopped by its pusher."),
+        Event::StoppedAbnormally => match telling.held_for_secs {
+            Some(held) => format!(
+                "The stream \"{stream}\" stopped abnormally, and did not come back within {}. {}",
+                human_duration(held.saturating_mul(1000)),
+                why(telling.reason)
+            ),
+            None => format!(
+                "The stream \"{stream}\" stopped abnormally. {}",
+                why(telling.reason)
+            ),
+        },
+        Event::Resumed => format!(
+            "The stream \"{stream}\" came back{} from a drop{}, within the reconnect window: the drop was not announced.",
+            after(telling.gap_secs),
+            dropped_for(telling.reason)
+        ),
+        Event::Recovered => format!(
+            "The stream \"{stream}\" is live again{} after its drop{}.",
+            telling
+                .downtime_secs
+                .map(|s| format!(", {}", human_duration(s.saturating_mul(1000))))
+                .unwrap_or_default(),
+            dropped_for(telling.reason)
         ),
     };
-    let when_label = if class.event == Event::Started {
-        "Started at"
-    } else {
-        "Stopped at"
+    let back = matches!(telling.event, Event::Resumed | Event::Recovered);
+    let when_label = match telling.event {
+        Event::Started => "Started at",
+        _ if back => "Back at",
+        _ => "Stopped at",
     };
     let mut rows: Vec<(&str, String)> = vec![
         ("Stream", stream.clone()),
@@ -73,10 +111,20 @@ pub fn email(cb: &Callback, class: Classification, event_id: &str) -> String {
         ("App path", printable(&cb.appname)),
         (when_label, human_utc(cb.event_time)),
     ];
-    if let Some(ms) = cb.push_duration_ms {
+    if let Some(drop) = &telling.drop {
+        rows.push(("Dropped at", human_utc(drop.at)));
+        rows.push((
+            "Why",
+            format!("{} (errcode {})", drop.reason.as_str(), drop.errcode),
+        ));
+    }
+    if let Some(held) = telling.held_for_secs {
+        rows.push(("Held for", human_duration(held.saturating_mul(1000))));
+    }
+    if let Some(ms) = cb.push_duration_ms.filter(|_| !back) {
         rows.push(("Live for", human_duration(ms)));
     }
-    if let Some(reason) = class.reason {
+    if let (Some(reason), false) = (telling.reason, back) {
         rows.push((
             "Why",
             format!(
@@ -88,14 +136,17 @@ pub fn email(cb: &Callback, class: Classification, event_id: &str) -> String {
         ));
     }
     rows.push(("Pushed from", origin(cb)));
-    if class.event == Event::Started {
+    if telling.event == Event::Started {
         rows.push(("Video", resolution(cb)));
     }
     if !cb.stream_param.is_empty() {
         rows.push(("Push params", printable(&cb.stream_param)));
     }
     rows.push(("Sequence", printable(&cb.sequence)));
-    rows.push(("Event ID", printable(event_id)));
+    rows.push(("Event ID", printable(&telling.event_id)));
+    if let Some(drop) = &telling.drop {
+        rows.push(("Drop ID", printable(&drop.id)));
+    }
 
     let mut out = format!("{headline}\n\n");
     for (label, value) in rows {

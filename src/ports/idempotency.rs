@@ -42,52 +42,10 @@ pub trait IdempotencyStore: Send + Sync {
     fn release(&self, event_id: &str) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
 
-/// No store configured: every event is owned, nothing is remembered.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct NoStore;
-
-impl IdempotencyStore for NoStore {
-    async fn claim(&self, _: &str, _: u64) -> Result<Claim, StoreError> {
-        Ok(Claim::Owned)
-    }
-    async fn complete(&self, _: &str, _: u64, _: u64) -> Result<(), StoreError> {
-        Ok(())
-    }
-    async fn release(&self, _: &str) -> Result<(), StoreError> {
-        Ok(())
-    }
-}
-
 /// When a published record may be forgotten: after the retention window, and never while
 /// the callback could still be accepted.
 pub fn published_until(now: u64, retention_secs: u64, accepted_until: u64) -> u64 {
     now.saturating_add(retention_secs).max(accepted_until)
-}
-
-impl<S: IdempotencyStore> IdempotencyStore for Option<S> {
-    async fn claim(&self, event_id: &str, now: u64) -> Result<Claim, StoreError> {
-        match self {
-            Some(store) => store.claim(event_id, now).await,
-            None => NoStore.claim(event_id, now).await,
-        }
-    }
-    async fn complete(
-        &self,
-        event_id: &str,
-        now: u64,
-        accepted_until: u64,
-    ) -> Result<(), StoreError> {
-        match self {
-            Some(store) => store.complete(event_id, now, accepted_until).await,
-            None => Ok(()),
-        }
-    }
-    async fn release(&self, event_id: &str) -> Result<(), StoreError> {
-        match self {
-            Some(store) => store.release(event_id).await,
-            None => Ok(()),
-        }
-    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -204,12 +162,5 @@ mod tests {
         store.complete("a", 102, 200).await.unwrap();
         store.release("a").await.unwrap();
         assert_eq!(store.claim("a", 103).await, Ok(Claim::AlreadyPublished));
-    }
-
-    #[tokio::test]
-    async fn no_store_owns_everything() {
-        assert_eq!(NoStore.claim("x", 1).await, Ok(Claim::Owned));
-        assert_eq!(NoStore.claim("x", 1).await, Ok(Claim::Owned));
-        assert_eq!(None::<MemoryStore>.claim("x", 1).await, Ok(Claim::Owned));
     }
 }

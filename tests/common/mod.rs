@@ -46,7 +46,7 @@ pub fn signed(sample: &str, changes: Value) -> String {
 pub fn notification_of(body: &str) -> Notification {
     let verifier = Verifier::new(vec![KEY.into()], 300, 600);
     match inbound::read(body.as_bytes(), &verifier, NOW).expect("a verified callback") {
-        Some(callback) => Notification::new(&callback),
+        Some(callback) => Notification::plain(&callback),
         None => panic!("not a push or interrupt callback"),
     }
 }

@@ -1,0 +1,321 @@
+//! The state table on DynamoDB: one table, keyed on `pk`, holding two kinds of item
+//! (README, "The state table"), each expired by the table's TTL on `expires_at`:
+//!
+//! - `event#<event_id>`: the claim on one event, for deduplication without the window;
+//! - `stream#<["app","appname","stream_id"]>`: one stream's history (`snapshot`, `log`,
+//!   the ids in it, the drops whose announcement was published).
+
+use std::collections::{BTreeSet, HashMap};
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditionCheckFailure};
+
+use crate::aws::limits;
+use crate::meaning::stream_state::{Entry, History, Stream};
+use crate::ports::idempotency::{
+    Claim, IN_FLIGHT_LEASE_SECS, IdempotencyStore, StoreError, published_until,
+};
+use crate::ports::stream_log::{Appended, StreamKey, StreamLog};
+
+const IN_FLIGHT: &str = "in_flight";
+const PUBLISHED: &str = "published";
+/// A free key, an expired record (TTL deletes lazily), or an abandoned claim.
+const CLAIMABLE: &str = "attribute_not_exists(pk) OR expires_at < :now OR (#state = :in_flight AND lease_until <= :now)";
+/// How long a published claim is kept at least: Tencent retries for about 12 minutes.
+pub const CLAIM_RETENTION_SECS: u64 = 3_600;
+/// How long a stream's history is kept after its last input.
+pub const STREAM_RETENTION_SECS: u64 = 30 * 86_400;
+
+#[derive(Debug, Clone)]
+pub struct StateTable {
+    client: Client,
+    table: String,
+}
+
+impl StateTable {
+    pub fn new(client: Client, table: String) -> Self {
+        Self { client, table }
+    }
+
+    /// A client from the shared AWS configuration with the store's call limits.
+    pub fn from_shared(shared: &aws_config::SdkConfig, table: String) -> Self {
+        let config = aws_sdk_dynamodb::config::Builder::from(shared)
+            .retry_config(limits::STORE.retry_config())
+            .timeout_config(limits::STORE.timeout_config())
+            .build();
+        Self::new(Client::from_conf(config), table)
+    }
+
+    /// Opens the connection to DynamoDB and pays the client's first-use costs, with one
+    /// read of an item that never exists.
+    pub async fn warm_up(&self) -> Result<(), StoreError> {
+        self.client
+            .get_item()
+            .table_name(&self.table)
+            .key("pk", AttributeValue::S("warm-up".into()))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(store_error)
+    }
+
+    async fn existing(&self, pk: &str, now: u64) -> Result<Claim, StoreError> {
+        let item = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("pk", AttributeValue::S(pk.into()))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(store_error)?
+            .item;
+        let number = |name: &str| {
+            item.as_ref()
+                .and_then(|i| i.get(name))
+                .and_then(|v| v.as_n().ok())
+                .and_then(|n| n.parse::<u64>().ok())
+                .unwrap_or(0)
+        };
+        let state = item
+            .as_ref()
+            .and_then(|i| i.get("state"))
+            .and_then(|v| v.as_s().ok())
+            .map(String::as_str);
+        Ok(match state {
+            Some(PUBLISHED) if number("expires_at") >= now => Claim::AlreadyPublished,
+            // In flight, or changed between the refused write and this read: retry later.
+            _ => Claim::InFlight,
+        })
+    }
+}
+
+fn event_pk(event_id: &str) -> AttributeValue {
+    AttributeValue::S(format!("event#{event_id}"))
+}
+
+fn stream_pk(key: &StreamKey) -> AttributeValue {
+    AttributeValue::S(format!("stream#{}", key.as_text()))
+}
+
+impl IdempotencyStore for StateTable {
+    async fn claim(&self, event_id: &str, now: u64) -> Result<Claim, StoreError> {
+        let written = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .item("pk", event_pk(event_id))
+            .item("state", AttributeValue::S(IN_FLIGHT.into()))
+            .item("lease_until", number(now + IN_FLIGHT_LEASE_SECS))
+            .item(
+                "expires_at",
+                number(now + IN_FLIGHT_LEASE_SECS + CLAIM_RETENTION_SECS),
+            )
+            .condition_expression(CLAIMABLE)
+            .expression_attribute_names("#state", "state")
+            .expression_attribute_values(":in_flight", AttributeValue::S(IN_FLIGHT.into()))
+            .expression_attribute_values(":now", number(now))
+            .send()
+            .await;
+        match written {
+            Ok(_) => Ok(Claim::Owned),
+            Err(SdkError::ServiceError(e)) if e.err().is_conditional_check_failed_exception() => {
+                self.existing(&format!("event#{event_id}"), now).await
+            }
+            Err(e) => Err(store_error(e)),
+        }
+    }
+
+    async fn complete(
+        &self,
+        event_id: &str,
+        now: u64,
+        accepted_until: u64,
+    ) -> Result<(), StoreError> {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", event_pk(event_id))
+            .update_expression(
+                "SET #state = :published, expires_at = :expires_at REMOVE lease_until",
+            )
+            .expression_attribute_names("#state", "state")
+            .expression_attribute_values(":published", AttributeValue::S(PUBLISHED.into()))
+            .expression_attribute_values(
+                ":expires_at",
+                number(published_until(now, CLAIM_RETENTION_SECS, accepted_until)),
+            )
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(store_error)
+    }
+
+    async fn release(&self, event_id: &str) -> Result<(), StoreError> {
+        let deleted = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .key("pk", event_pk(event_id))
+            .condition_expression("#state = :in_flight")
+            .expression_attribute_names("#state", "state")
+            .expression_attribute_values(":in_flight", AttributeValue::S(IN_FLIGHT.into()))
+            .send()
+            .await;
+        match deleted {
+            Ok(_) => Ok(()),
+            Err(SdkError::ServiceError(e)) if e.err().is_conditional_check_failed_exception() => {
+                Ok(())
+            }
+            Err(e) => Err(store_error(e)),
+        }
+    }
+}
+
+impl StreamLog for StateTable {
+    async fn append(&self, key: &StreamKey, entry: &Entry) -> Result<Appended, StoreError> {
+        let id = entry.id();
+        let text = to_json(entry);
+        let written = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", stream_pk(key))
+            .update_expression(
+                "SET #log = list_append(if_not_exists(#log, :empty), :entry), expires_at = :expires_at ADD #ids :ids",
+            )
+            .condition_expression("NOT contains(#ids, :id)")
+            .expression_attribute_names("#log", "log")
+            .expression_attribute_names("#ids", "ids")
+            .expression_attribute_values(":empty", AttributeValue::L(Vec::new()))
+            .expression_attribute_values(":entry", AttributeValue::L(vec![AttributeValue::S(text)]))
+            .expression_attribute_values(":ids", AttributeValue::Ss(vec![id.clone()]))
+            .expression_attribute_values(":id", AttributeValue::S(id.clone()))
+            .expression_attribute_values(
+                ":expires_at",
+                number(entry.received + STREAM_RETENTION_SECS),
+            )
+            .return_values(ReturnValue::AllNew)
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .send()
+            .await;
+        let (item, fresh) = match written {
+            Ok(output) => (output.attributes, true),
+            Err(SdkError::ServiceError(e)) if e.err().is_conditional_check_failed_exception() => {
+                let item = match e.into_err() {
+                    aws_sdk_dynamodb::operation::update_item::UpdateItemError::ConditionalCheckFailedException(refused) => refused.item,
+                    _ => None,
+                };
+                (item, false)
+            }
+            Err(e) => return Err(store_error(e)),
+        };
+        let history = history_of(item.unwrap_or_default())?;
+        let position = history.position(&id).ok_or_else(|| {
+            StoreError(format!("the stream item does not hold {id} after its append"))
+        })?;
+        Ok(Appended {
+            history,
+            position,
+            fresh,
+        })
+    }
+
+    async fn mark_announced(&self, key: &StreamKey, drop_id: &str) -> Result<(), StoreError> {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", stream_pk(key))
+            .update_expression("ADD announced :drop")
+            .expression_attribute_values(":drop", AttributeValue::Ss(vec![drop_id.into()]))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(store_error)
+    }
+
+    async fn compact(
+        &self,
+        key: &StreamKey,
+        compacted: &History,
+        seen_entries: usize,
+    ) -> Result<(), StoreError> {
+        let log: Vec<AttributeValue> = compacted
+            .entries
+            .iter()
+            .map(|e| AttributeValue::S(to_json(e)))
+            .collect();
+        let ids: Vec<String> = compacted.entries.iter().map(Entry::id).collect();
+        let mut request = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", stream_pk(key))
+            .condition_expression("size(#log) = :seen")
+            .expression_attribute_names("#log", "log")
+            .expression_attribute_names("#snapshot", "snapshot")
+            .expression_attribute_values(":seen", number(seen_entries as u64))
+            .expression_attribute_values(":snapshot", AttributeValue::S(to_json(&compacted.snapshot)))
+            .expression_attribute_values(":log", AttributeValue::L(log));
+        request = if ids.is_empty() {
+            request.update_expression("SET #snapshot = :snapshot, #log = :log REMOVE #ids")
+        } else {
+            request
+                .update_expression("SET #snapshot = :snapshot, #log = :log, #ids = :ids")
+                .expression_attribute_values(":ids", AttributeValue::Ss(ids))
+        };
+        match request.expression_attribute_names("#ids", "ids").send().await {
+            Ok(_) => Ok(()),
+            // appended to meanwhile: the next append compacts
+            Err(SdkError::ServiceError(e)) if e.err().is_conditional_check_failed_exception() => {
+                Ok(())
+            }
+            Err(e) => Err(store_error(e)),
+        }
+    }
+}
+
+/// A stored value (a state or an entry) as its JSON text.
+fn to_json<T: serde::Serialize>(value: &T) -> String {
+    serde_json::to_string(value).expect("states and entries always serialize")
+}
+
+/// The history a stream item holds (an empty one for an item that does not exist).
+fn history_of(item: HashMap<String, AttributeValue>) -> Result<History, StoreError> {
+    let invalid = |what: &str, e: &dyn std::fmt::Display| {
+        StoreError(format!("the stream item's {what} is unreadable: {e}"))
+    };
+    let snapshot = match item.get("snapshot").and_then(|v| v.as_s().ok()) {
+        Some(text) => serde_json::from_str::<Stream>(text).map_err(|e| invalid("snapshot", &e))?,
+        None => Stream::default(),
+    };
+    let entries = match item.get("log").and_then(|v| v.as_l().ok()) {
+        Some(list) => list
+            .iter()
+            .map(|v| {
+                let text = v.as_s().map_err(|_| invalid("log", &"not a string"))?;
+                serde_json::from_str::<Entry>(text).map_err(|e| invalid("log", &e))
+            })
+            .collect::<Result<Vec<_>, _>>()?,
+        None => Vec::new(),
+    };
+    let announced: BTreeSet<String> = item
+        .get("announced")
+        .and_then(|v| v.as_ss().ok())
+        .map(|set| set.iter().cloned().collect())
+        .unwrap_or_default();
+    Ok(History {
+        snapshot,
+        entries,
+        announced,
+    })
+}
+
+fn number(n: u64) -> AttributeValue {
+    AttributeValue::N(n.to_string())
+}
+
+fn store_error<E: std::error::Error + 'static>(e: E) -> StoreError {
+    StoreError(DisplayErrorContext(&e).to_string())
+}

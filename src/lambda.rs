@@ -1,0 +1,154 @@
+//! The function's two event sources, in one binary: HTTP requests (API Gateway REST and
+//! HTTP APIs, Function URLs), answered through the HTTP contract, and batches from the
+//! hold queue's SQS event source mapping, answered with the records that failed
+//! (`ReportBatchItemFailures`), which SQS delivers again.
+
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use lambda_http::aws_lambda_events::apigw::{ApiGatewayProxyResponse, ApiGatewayV2httpResponse};
+use lambda_http::http::header::SET_COOKIE;
+use lambda_http::http::{HeaderValue, StatusCode};
+use lambda_http::request::RequestContext;
+use lambda_http::{Body, RequestExt, Response};
+use lambda_runtime::{Error, LambdaEvent};
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
+
+use crate::handler::log_line;
+use crate::ports::publish::Publisher;
+use crate::relay::report::Report;
+use crate::relay::{Mode, Relay};
+
+/// A batch from an SQS event source mapping, with the fields the relay reads.
+#[derive(Debug, Deserialize)]
+pub struct SqsBatch {
+    #[serde(rename = "Records")]
+    pub records: Vec<SqsRecord>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct SqsRecord {
+    #[serde(rename = "messageId")]
+    pub message_id: String,
+    #[serde(default)]
+    pub body: String,
+    #[serde(rename = "eventSource")]
+    pub event_source: String,
+}
+
+/// The answer to a batch: the records to deliver again.
+#[derive(Debug, Default, Serialize, PartialEq, Eq)]
+pub struct BatchResponse {
+    #[serde(rename = "batchItemFailures")]
+    pub batch_item_failures: Vec<ItemFailure>,
+}
+
+#[derive(Debug, Serialize, PartialEq, Eq)]
+pub struct ItemFailure {
+    #[serde(rename = "itemIdentifier")]
+    pub item_identifier: String,
+}
+
+/// What the function answers: one of these, as JSON.
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+pub enum Answer {
+    Batch(BatchResponse),
+    RestV1(ApiGatewayProxyResponse),
+    HttpV2(ApiGatewayV2httpResponse),
+}
+
+/// An SQS batch, if the event is one: `Records` whose every source is `aws:sqs` (other
+/// services' `Records` events would parse too, every field of theirs being optional).
+fn as_sqs_batch(raw: &str) -> Option<SqsBatch> {
+    let batch: SqsBatch = serde_json::from_str(raw).ok()?;
+    let from_sqs = !batch.records.is_empty()
+        && batch.records.iter().all(|r| r.event_source == "aws:sqs");
+    from_sqs.then_some(batch)
+}
+
+pub fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// Answers one invocation at Unix time `now`.
+pub async fn answer<P: Publisher, M: Mode>(
+    relay: &Relay<P, M>,
+    event: LambdaEvent<Box<RawValue>>,
+    now: u64,
+) -> Result<Answer, Error> {
+    let LambdaEvent { payload, context } = event;
+    if let Some(batch) = as_sqs_batch(payload.get()) {
+        return Ok(Answer::Batch(holds(relay, batch, now).await));
+    }
+    let mut request = lambda_http::request::from_str(payload.get())?;
+    if let Some(trace) = context
+        .xray_trace_id
+        .as_deref()
+        .and_then(|t| HeaderValue::from_str(t).ok())
+    {
+        request.headers_mut().insert("x-amzn-trace-id", trace);
+    }
+    let request = request.with_lambda_context(context);
+    let http_v2 = matches!(
+        request.request_context_ref(),
+        Some(RequestContext::ApiGatewayV2(_))
+    );
+    let response = relay.handle(request, now).await;
+    Ok(if http_v2 {
+        Answer::HttpV2(as_http_v2(response))
+    } else {
+        Answer::RestV1(as_rest_v1(response))
+    })
+}
+
+async fn holds<P: Publisher, M: Mode>(relay: &Relay<P, M>, batch: SqsBatch, now: u64) -> BatchResponse {
+    let mut response = BatchResponse::default();
+    for record in batch.records {
+        let started = Instant::now();
+        let mut report = Report::default();
+        let handled = relay.on_hold(&record.body, now, &mut report).await;
+        let elapsed_us = started.elapsed().as_micros() as u64;
+        match handled {
+            Ok(()) => log_line("hold", StatusCode::OK, &report, None, elapsed_us),
+            Err(e) => {
+                log_line("hold", StatusCode::SERVICE_UNAVAILABLE, &report, Some(&e), elapsed_us);
+                response.batch_item_failures.push(ItemFailure {
+                    item_identifier: record.message_id,
+                });
+            }
+        }
+    }
+    response
+}
+
+/// What lambda_http answers a REST API (payload 1.0) with.
+fn as_rest_v1(response: Response<Body>) -> ApiGatewayProxyResponse {
+    let (parts, body) = response.into_parts();
+    let mut out = ApiGatewayProxyResponse::default();
+    out.status_code = i64::from(parts.status.as_u16());
+    out.is_base64_encoded = matches!(body, Body::Binary(_));
+    out.body = (!matches!(body, Body::Empty)).then_some(body);
+    out.multi_value_headers = parts.headers;
+    out
+}
+
+/// What lambda_http answers an HTTP API or a Function URL (payload 2.0) with.
+fn as_http_v2(response: Response<Body>) -> ApiGatewayV2httpResponse {
+    let (parts, body) = response.into_parts();
+    let mut headers = parts.headers;
+    let mut out = ApiGatewayV2httpResponse::default();
+    out.cookies = headers
+        .get_all(SET_COOKIE)
+        .iter()
+        .map(|v| v.to_str().unwrap_or_default().to_owned())
+        .collect();
+    headers.remove(SET_COOKIE);
+    out.status_code = i64::from(parts.status.as_u16());
+    out.is_base64_encoded = matches!(body, Body::Binary(_));
+    out.body = (!matches!(body, Body::Empty)).then_some(body);
+    out.headers = headers;
+    out
+}

@@ -1,0 +1,32 @@
+//! Without state: every verified callback is told as it is classified.
+
+use crate::handler::Rejection;
+use crate::inbound::callback::Callback;
+use crate::inbound::signature::Authentic;
+use crate::meaning::stream_state::Notice;
+use crate::ports::publish::Publisher;
+use crate::relay::report::Report;
+use crate::relay::{Mode, Teller};
+
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Stateless;
+
+impl Mode for Stateless {
+    async fn on_callback<P: Publisher>(
+        &self,
+        teller: &Teller<'_, P>,
+        callback: &Authentic<Callback>,
+        _body: &[u8],
+        _now: u64,
+        report: &mut Report,
+    ) -> Result<(), Rejection> {
+        teller
+            .tell(
+                callback,
+                &Notice::plain(callback.get().classification().event),
+                report,
+            )
+            .await
+            .map(|_| ())
+    }
+}

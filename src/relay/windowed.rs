@@ -1,0 +1,130 @@
+//! With the reconnect window: each callback is appended to its stream's history in the
+//! state table (the one write that decides every race), the stream-state machine says
+//! what it means, and that is done: a notice published, or a drop parked on the hold
+//! queue until its deadline. A callback appended before (Tencent's retry) gets the same
+//! decision again, and its effects are redone: a retry comes only when the first answer
+//! was not a 200, and whether the first publish or park went through is not known.
+
+use crate::handler::Rejection;
+use crate::inbound::callback::Callback;
+use crate::inbound::signature::{Authentic, Verifier};
+use crate::relay::holds::HoldError;
+use crate::meaning::classify::PushEvent;
+use crate::meaning::stream_state::{Effect, Entry, History, Input, Outcome, Start, Stop};
+use crate::ports::hold_queue::{Hold, HoldQueue};
+use crate::ports::publish::Publisher;
+use crate::ports::stream_log::{COMPACT_AT, KEEP_AFTER_COMPACTION, StreamKey, StreamLog};
+use crate::relay::report::Report;
+use crate::relay::{Mode, Teller};
+
+#[derive(Debug)]
+pub struct Windowed<L, Q> {
+    pub log: L,
+    pub queue: Q,
+    pub window_secs: u64,
+}
+
+/// The stream-state input a callback is, arriving at `now`.
+pub fn input_of(cb: &Callback, now: u64, window_secs: u64) -> Input {
+    match cb.push {
+        PushEvent::Started => Input::Start(Start {
+            id: cb.event_id.clone(),
+            sequence: cb.sequence.clone(),
+            at: cb.event_time,
+        }),
+        PushEvent::Interrupted => Input::Stop(Stop {
+            id: cb.event_id.clone(),
+            sequence: cb.sequence.clone(),
+            at: cb.event_time,
+            reason: cb
+                .classification()
+                .reason
+                .unwrap_or(crate::meaning::classify::Reason::Unknown),
+            errcode: cb.errcode,
+            push_duration_ms: cb.push_duration_ms,
+            hold_until: now + window_secs,
+        }),
+    }
+}
+
+impl<L: StreamLog, Q: HoldQueue> Windowed<L, Q> {
+    /// Appends `entry` to the stream's history and returns the history and the decision
+    /// for the entry (for an entry there before, the decision it had then).
+    pub async fn decide(
+        &self,
+        key: &StreamKey,
+        entry: &Entry,
+        report: &mut Report,
+    ) -> Result<(History, usize, Vec<Effect>), Rejection> {
+        let appended = self
+            .log
+            .append(key, entry)
+            .await
+            .map_err(|e| Rejection::NotRecorded(e.to_string()))?;
+        let decision = appended.history.decision_at(appended.position);
+        report.state = Some(if appended.fresh {
+            decision.outcome
+        } else {
+            Outcome::Duplicate
+        });
+        let seen = appended.history.entries.len();
+        if seen >= COMPACT_AT {
+            let compacted = appended.history.compacted(KEEP_AFTER_COMPACTION);
+            if let Err(e) = self.log.compact(key, &compacted, seen).await {
+                tracing::warn!(error = %e, "stream history not compacted; the next append will");
+            }
+        }
+        Ok((appended.history, appended.position, decision.effects))
+    }
+}
+
+impl<L: StreamLog, Q: HoldQueue> Mode for Windowed<L, Q> {
+    async fn on_callback<P: Publisher>(
+        &self,
+        teller: &Teller<'_, P>,
+        callback: &Authentic<Callback>,
+        body: &[u8],
+        now: u64,
+        report: &mut Report,
+    ) -> Result<(), Rejection> {
+        let cb = callback.get();
+        let key = StreamKey::of(cb);
+        let entry = Entry {
+            received: now,
+            input: input_of(cb, now, self.window_secs),
+        };
+        let (history, position, effects) = self.decide(&key, &entry, report).await?;
+        for effect in effects {
+            match effect {
+                Effect::Publish(notice) => {
+                    teller.tell(callback, &notice, report).await?;
+                }
+                Effect::Hold { deadline, .. } => {
+                    let hold = Hold {
+                        held_at: history.entries[position].received,
+                        deadline,
+                        body: String::from_utf8_lossy(body).into_owned(),
+                    };
+                    self.queue
+                        .park(&hold, now)
+                        .await
+                        .map_err(|e| Rejection::NotRecorded(e.to_string()))?;
+                    report.held_until = Some(deadline);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn on_hold<P: Publisher>(
+        &self,
+        teller: &Teller<'_, P>,
+        verifier: &Verifier,
+        message: &str,
+        now: u64,
+        report: &mut Report,
+    ) -> Result<(), HoldError> {
+        self.hold_came_back(teller, verifier, message, now, report)
+            .await
+    }
+}
