@@ -31,8 +31,9 @@ check:
 unit:
 	cargo test --workspace
 
+## e2e: every test that needs moto (marked #[ignore] for a plain `cargo test`)
 e2e: $(VENV_READY)
-	cargo test --test end_to_end --test faults -- --ignored --nocapture
+	cargo test --tests -- --ignored --nocapture
 
 lint-template: $(VENV_READY)
 	cfn-lint --version

@@ -75,7 +75,7 @@ fn show_machine_message(envelope: &Value) {
 async fn main() -> Result<(), BoxError> {
     let moto = Moto::start(&moto::server_path()).await?;
     let receiver = Receiver::start().await?;
-    let topology = Topology::create(&moto.endpoint, &receiver.url).await?;
+    let topology = Topology::create(&moto.endpoint, Some(&receiver.url)).await?;
     let function = FunctionHost::start(
         &path_from_env("RELAY_BOOTSTRAP", "target/debug/live-callback-relay"),
         &[

@@ -63,7 +63,9 @@ impl<P: Publisher, M: Mode> Relay<P, M> {
         let mut report = Report::default();
         let result = self.process(&request, now, &mut report).await;
         let elapsed_us = started.elapsed().as_micros() as u64;
-        let status = result.as_ref().map_or_else(Rejection::status, |_| StatusCode::OK);
+        let status = result
+            .as_ref()
+            .map_or_else(Rejection::status, |_| StatusCode::OK);
         let detail = result.as_ref().err().map(|r| r as &dyn std::fmt::Display);
         log_line("callback", status, &report, detail, elapsed_us);
         match result {
@@ -153,7 +155,10 @@ pub fn log_line(
     if status.is_server_error() {
         line!(tracing::Level::ERROR, "not done; to be retried");
     } else if report.refused.is_some() {
-        line!(tracing::Level::ERROR, "notification refused by SNS; not retried");
+        line!(
+            tracing::Level::ERROR,
+            "notification refused by SNS; not retried"
+        );
     } else if status.is_client_error() {
         line!(tracing::Level::WARN, "rejected");
     } else {

@@ -62,8 +62,8 @@ pub enum Answer {
 /// services' `Records` events would parse too, every field of theirs being optional).
 fn as_sqs_batch(raw: &str) -> Option<SqsBatch> {
     let batch: SqsBatch = serde_json::from_str(raw).ok()?;
-    let from_sqs = !batch.records.is_empty()
-        && batch.records.iter().all(|r| r.event_source == "aws:sqs");
+    let from_sqs =
+        !batch.records.is_empty() && batch.records.iter().all(|r| r.event_source == "aws:sqs");
     from_sqs.then_some(batch)
 }
 
@@ -104,7 +104,11 @@ pub async fn answer<P: Publisher, M: Mode>(
     })
 }
 
-async fn holds<P: Publisher, M: Mode>(relay: &Relay<P, M>, batch: SqsBatch, now: u64) -> BatchResponse {
+async fn holds<P: Publisher, M: Mode>(
+    relay: &Relay<P, M>,
+    batch: SqsBatch,
+    now: u64,
+) -> BatchResponse {
     let mut response = BatchResponse::default();
     for record in batch.records {
         let started = Instant::now();
@@ -114,7 +118,13 @@ async fn holds<P: Publisher, M: Mode>(relay: &Relay<P, M>, batch: SqsBatch, now:
         match handled {
             Ok(()) => log_line("hold", StatusCode::OK, &report, None, elapsed_us),
             Err(e) => {
-                log_line("hold", StatusCode::SERVICE_UNAVAILABLE, &report, Some(&e), elapsed_us);
+                log_line(
+                    "hold",
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    &report,
+                    Some(&e),
+                    elapsed_us,
+                );
                 response.batch_item_failures.push(ItemFailure {
                     item_identifier: record.message_id,
                 });

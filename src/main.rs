@@ -3,6 +3,7 @@
 #![recursion_limit = "256"]
 
 use lambda_runtime::{Error, LambdaEvent, service_fn};
+use live_callback_relay::Config;
 use live_callback_relay::aws::hold_queue::SqsHoldQueue;
 use live_callback_relay::aws::setup::load_aws_config;
 use live_callback_relay::aws::sns::SnsPublisher;
@@ -13,7 +14,6 @@ use live_callback_relay::ports::publish::Publisher;
 use live_callback_relay::relay::deduplicated::Deduplicated;
 use live_callback_relay::relay::windowed::Windowed;
 use live_callback_relay::relay::{Mode, Relay};
-use live_callback_relay::Config;
 use serde_json::value::RawValue;
 
 #[tokio::main(flavor = "current_thread")]
@@ -22,7 +22,10 @@ async fn main() -> Result<(), Error> {
     let config =
         Config::from_env().inspect_err(|e| tracing::error!(error = %e, "invalid configuration"))?;
     let shared = load_aws_config(config.trust_roots).await;
-    let relay = Relay::new(&config, SnsPublisher::from_shared(&shared, config.topic_arn.clone()));
+    let relay = Relay::new(
+        &config,
+        SnsPublisher::from_shared(&shared, config.topic_arn.clone()),
+    );
     match config.state {
         State::Stateless => serve(relay).await,
         State::Deduplicated { table } => {

@@ -4,86 +4,13 @@
 
 mod common;
 
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
+use common::stack::*;
 use common::*;
-use local_stack::aws::Topology;
 use local_stack::function_host::FunctionHost;
-use local_stack::moto::{self, Moto};
-use local_stack::proxy::Proxy;
-use local_stack::receiver::Receiver;
-use local_stack::{BoxError, aws, http, poll_until};
+use local_stack::{aws, http};
 use serde_json::{Value, json};
-
-struct Stack {
-    moto: Moto,
-    sns: Proxy,
-    receiver: Receiver,
-    topology: Topology,
-}
-
-impl Stack {
-    async fn start() -> Result<Stack, BoxError> {
-        let moto = Moto::start(&moto::server_path()).await?;
-        let sns = Proxy::start(moto.endpoint.trim_start_matches("http://")).await?;
-        let receiver = Receiver::start().await?;
-        let topology = Topology::create(&moto.endpoint, &receiver.url).await?;
-        Ok(Stack {
-            moto,
-            sns,
-            receiver,
-            topology,
-        })
-    }
-
-    /// The relay's bootstrap, configured as the deployed function is, plus `extra` variables.
-    async fn function(&self, extra: &[(&str, String)]) -> Result<FunctionHost, BoxError> {
-        let mut env = vec![
-            ("SNS_TOPIC_ARN", self.topology.topic_arn.clone()),
-            ("CALLBACK_KEYS", format!("{OLD_KEY},{KEY}")),
-            ("AWS_ENDPOINT_URL_SNS", self.sns.url()),
-            ("AWS_REGION", aws::REGION.to_string()),
-            ("AWS_ACCESS_KEY_ID", aws::ACCESS_KEY_ID.to_string()),
-            ("AWS_SECRET_ACCESS_KEY", aws::SECRET_ACCESS_KEY.to_string()),
-        ];
-        env.extend_from_slice(extra);
-        FunctionHost::start(env!("CARGO_BIN_EXE_live-callback-relay").as_ref(), &env).await
-    }
-
-    /// What each subscriber got: the all-events queue, the filtered queue, the webhook.
-    async fn deliveries(&self, all: usize, abnormal: usize) -> Result<[Vec<Value>; 3], BoxError> {
-        let all_events = self
-            .topology
-            .drain(&self.topology.all_events_queue, all)
-            .await?;
-        let abnormal_only = self
-            .topology
-            .drain(&self.topology.abnormal_queue, abnormal)
-            .await?;
-        let webhook = poll_until(Duration::from_secs(10), "webhook deliveries", || {
-            let received = self.receiver.received();
-            async move { (received.len() >= all).then_some(received) }
-        })
-        .await?;
-        Ok([all_events, abnormal_only, webhook])
-    }
-}
-
-fn now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
-}
-
-/// A seed sample re-signed the way Tencent signs it now: `t` = event time + 600.
-fn fresh(sample: &str, changes: Value) -> String {
-    let mut all = json!({"event_time": now(), "t": now() + 600, "stream_param": push_url_params()});
-    all.as_object_mut()
-        .unwrap()
-        .extend(changes.as_object().unwrap().clone());
-    signed(sample, all)
-}
 
 /// The notified events, in order, and the checks every delivered envelope must pass.
 fn events_of(envelopes: &[Value]) -> Vec<String> {
@@ -271,12 +198,12 @@ async fn a_callback_that_meets_sns_down_is_answered_503_and_published_once_on_re
 #[ignore = "needs moto from the project's virtualenv; `make test` runs it"]
 async fn with_the_idempotency_store_twelve_deliveries_reach_each_subscriber_once() {
     let stack = Stack::start().await.expect("local stack");
-    aws::create_idempotency_table(&stack.moto.endpoint, "relay-events")
+    aws::create_state_table(&stack.moto.endpoint, "relay-events")
         .await
         .expect("table");
     let function = stack
         .function(&[
-            ("IDEMPOTENCY_TABLE", "relay-events".to_string()),
+            ("STATE_TABLE", "relay-events".to_string()),
             ("AWS_ENDPOINT_URL_DYNAMODB", stack.moto.endpoint.clone()),
         ])
         .await

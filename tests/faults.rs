@@ -30,7 +30,7 @@ type Case<'a> = (&'a str, &'a [Fault], bool, u16, usize, usize);
 async fn faults_downstream_are_retried_within_bounds_and_answered_honestly() {
     let moto = Moto::start(&moto::server_path()).await.expect("moto");
     let receiver = Receiver::start().await.expect("receiver");
-    let topology = Topology::create(&moto.endpoint, &receiver.url)
+    let topology = Topology::create(&moto.endpoint, Some(&receiver.url))
         .await
         .expect("topology");
     let injector = FaultInjector::start(&moto.endpoint)

@@ -50,8 +50,9 @@ fn sqs_client(endpoint: &str) -> aws_sdk_sqs::Client {
 }
 
 impl Topology {
-    /// Creates the topic and subscribes both queues, an e-mail address and `webhook_url`.
-    pub async fn create(endpoint: &str, webhook_url: &str) -> Result<Topology, BoxError> {
+    /// Creates the topic and subscribes both queues, an e-mail address and `webhook_url`
+    /// (if any: moto signs a certificate for every HTTP delivery, which is slow).
+    pub async fn create(endpoint: &str, webhook_url: Option<&str>) -> Result<Topology, BoxError> {
         let sns = sns_client(endpoint);
         let sqs = sqs_client(endpoint);
         let topic_arn = sns
@@ -73,7 +74,9 @@ impl Topology {
         topology.abnormal_queue = topology
             .filtered_queue("abnormal-stops", Some(ABNORMAL_ONLY_POLICY))
             .await?;
-        topology.subscribe("http", webhook_url, None).await?;
+        if let Some(webhook_url) = webhook_url {
+            topology.subscribe("http", webhook_url, None).await?;
+        }
         topology.subscribe("email", &topology.email, None).await?;
         Ok(topology)
     }
@@ -164,8 +167,8 @@ impl Topology {
     }
 }
 
-/// The idempotency table as the template creates it: key `event_id`, TTL on `expires_at`.
-pub async fn create_idempotency_table(endpoint: &str, name: &str) -> Result<(), BoxError> {
+/// The state table as the template creates it: key `pk`, TTL on `expires_at`.
+pub async fn create_state_table(endpoint: &str, name: &str) -> Result<(), BoxError> {
     use aws_sdk_dynamodb::types::{
         AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
         TimeToLiveSpecification,
@@ -183,13 +186,13 @@ pub async fn create_idempotency_table(endpoint: &str, name: &str) -> Result<(), 
         .billing_mode(BillingMode::PayPerRequest)
         .attribute_definitions(
             AttributeDefinition::builder()
-                .attribute_name("event_id")
+                .attribute_name("pk")
                 .attribute_type(ScalarAttributeType::S)
                 .build()?,
         )
         .key_schema(
             KeySchemaElement::builder()
-                .attribute_name("event_id")
+                .attribute_name("pk")
                 .key_type(KeyType::Hash)
                 .build()?,
         )
@@ -207,6 +210,42 @@ pub async fn create_idempotency_table(endpoint: &str, name: &str) -> Result<(), 
         .send()
         .await?;
     Ok(())
+}
+
+/// The hold queue as the template creates it, with `visibility_secs` for a failed hold to
+/// come back, and its dead-letter queue after `max_receives`: (queue URL, DLQ URL).
+pub async fn create_hold_queue(
+    endpoint: &str,
+    visibility_secs: u32,
+    max_receives: u32,
+) -> Result<(String, String), BoxError> {
+    let sqs = sqs_client(endpoint);
+    let dead_letters = create_queue(&sqs, "holds-dead-letters").await?;
+    let dead_letters_arn = queue_arn(&sqs, &dead_letters).await?;
+    let queue = sqs
+        .create_queue()
+        .queue_name("holds")
+        .attributes(
+            aws_sdk_sqs::types::QueueAttributeName::VisibilityTimeout,
+            visibility_secs.to_string(),
+        )
+        .attributes(
+            aws_sdk_sqs::types::QueueAttributeName::RedrivePolicy,
+            serde_json::json!({
+                "deadLetterTargetArn": dead_letters_arn,
+                "maxReceiveCount": max_receives
+            })
+            .to_string(),
+        )
+        .send()
+        .await?
+        .queue_url
+        .ok_or("no queue URL")?;
+    Ok((queue, dead_letters))
+}
+
+pub fn sqs_client_for(endpoint: &str) -> aws_sdk_sqs::Client {
+    sqs_client(endpoint)
 }
 
 async fn create_queue(sqs: &aws_sdk_sqs::Client, name: &str) -> Result<String, BoxError> {

@@ -26,6 +26,8 @@ const RUNTIME_PREFIX: &str = "/2018-06-01/runtime";
 /// How long the front waits for the function, like a function timeout.
 pub const INVOCATION_TIMEOUT: Duration = Duration::from_secs(15);
 pub const FUNCTION_NAME: &str = "live-callback-relay";
+/// Stands for the invocation's request id in an event until it is submitted.
+const REQUEST_ID_PLACEHOLDER: &str = "local-request-id";
 
 enum Outcome {
     Response(Bytes),
@@ -152,6 +154,18 @@ impl FunctionHost {
         Ok(host)
     }
 
+    /// Invokes the function with `event` (any event source's JSON), as Lambda's event
+    /// source mappings do, and returns its answer.
+    pub async fn invoke(&self, event: &Value) -> Result<Value, BoxError> {
+        match submit(&self.state, event.to_string()).await {
+            Ok(Outcome::Response(body)) => Ok(serde_json::from_slice(&body)?),
+            Ok(Outcome::Error(body)) => {
+                Err(format!("the invocation failed: {}", String::from_utf8_lossy(&body)).into())
+            }
+            Err(problem) => Err(problem.into()),
+        }
+    }
+
     /// From process start to the first request for an invocation: Lambda's init duration.
     pub fn init_duration(&self) -> Option<Duration> {
         self.state
@@ -233,9 +247,11 @@ async fn runtime_api(state: Arc<State>, request: Received) -> Response<Full<Byte
     }
 }
 
-async fn function_url(state: Arc<State>, request: Received) -> Response<Full<Bytes>> {
+/// Hands `event` to the function's next poll and waits for its outcome, as long as a
+/// function timeout.
+async fn submit(state: &State, event: String) -> Result<Outcome, &'static str> {
     if state.init_error.get().is_some() {
-        return http::response(StatusCode::BAD_GATEWAY, "function init failed");
+        return Err("function init failed");
     }
     let id = format!("local-{:08}", state.next_id.fetch_add(1, Ordering::SeqCst));
     let (tx, rx) = oneshot::channel();
@@ -244,7 +260,7 @@ async fn function_url(state: Arc<State>, request: Received) -> Response<Full<Byt
         .lock()
         .expect("not poisoned")
         .insert(id.clone(), tx);
-    let event = function_url_event(&id, &request).to_string();
+    let event = event.replace(REQUEST_ID_PLACEHOLDER, &id);
     if state
         .submit
         .send(Invocation {
@@ -253,16 +269,27 @@ async fn function_url(state: Arc<State>, request: Received) -> Response<Full<Byt
         })
         .is_err()
     {
-        return http::response(StatusCode::BAD_GATEWAY, "function gone");
+        return Err("function gone");
     }
     match tokio::time::timeout(INVOCATION_TIMEOUT, rx).await {
-        Ok(Ok(Outcome::Response(body))) => into_http(&body),
-        Ok(Ok(Outcome::Error(body))) => http::response(StatusCode::BAD_GATEWAY, body),
-        Ok(Err(_)) => http::response(StatusCode::BAD_GATEWAY, "function gone"),
+        Ok(Ok(outcome)) => Ok(outcome),
+        Ok(Err(_)) => Err("function gone"),
         Err(_) => {
             state.pending.lock().expect("not poisoned").remove(&id);
+            Err("function timed out")
+        }
+    }
+}
+
+async fn function_url(state: Arc<State>, request: Received) -> Response<Full<Bytes>> {
+    let event = function_url_event(REQUEST_ID_PLACEHOLDER, &request).to_string();
+    match submit(&state, event).await {
+        Ok(Outcome::Response(body)) => into_http(&body),
+        Ok(Outcome::Error(body)) => http::response(StatusCode::BAD_GATEWAY, body),
+        Err("function timed out") => {
             http::response(StatusCode::GATEWAY_TIMEOUT, "function timed out")
         }
+        Err(problem) => http::response(StatusCode::BAD_GATEWAY, problem),
     }
 }
 

@@ -2,6 +2,7 @@
 //! Every process and server it starts stops when its handle is dropped.
 
 pub mod aws;
+pub mod event_source;
 pub mod faults;
 pub mod function_host;
 pub mod http;

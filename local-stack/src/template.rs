@@ -27,6 +27,21 @@ impl Template {
         &self.0["Resources"][name]
     }
 
+    /// The subscriptions' filter presets: each name with its policy (JSON).
+    pub fn filter_presets(&self) -> Vec<(String, String)> {
+        self.0["Mappings"]["FilterPresets"]
+            .as_mapping()
+            .into_iter()
+            .flatten()
+            .filter_map(|(name, preset)| {
+                Some((
+                    name.as_str()?.to_string(),
+                    preset["Policy"].as_str()?.to_string(),
+                ))
+            })
+            .collect()
+    }
+
     /// Every resource of `resource_type`, with its logical id.
     pub fn resources_of_type<'a>(
         &'a self,

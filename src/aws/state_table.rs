@@ -213,7 +213,9 @@ impl StreamLog for StateTable {
         };
         let history = history_of(item.unwrap_or_default())?;
         let position = history.position(&id).ok_or_else(|| {
-            StoreError(format!("the stream item does not hold {id} after its append"))
+            StoreError(format!(
+                "the stream item does not hold {id} after its append"
+            ))
         })?;
         Ok(Appended {
             history,
@@ -256,7 +258,10 @@ impl StreamLog for StateTable {
             .expression_attribute_names("#log", "log")
             .expression_attribute_names("#snapshot", "snapshot")
             .expression_attribute_values(":seen", number(seen_entries as u64))
-            .expression_attribute_values(":snapshot", AttributeValue::S(to_json(&compacted.snapshot)))
+            .expression_attribute_values(
+                ":snapshot",
+                AttributeValue::S(to_json(&compacted.snapshot)),
+            )
             .expression_attribute_values(":log", AttributeValue::L(log));
         request = if ids.is_empty() {
             request.update_expression("SET #snapshot = :snapshot, #log = :log REMOVE #ids")
@@ -265,7 +270,11 @@ impl StreamLog for StateTable {
                 .update_expression("SET #snapshot = :snapshot, #log = :log, #ids = :ids")
                 .expression_attribute_values(":ids", AttributeValue::Ss(ids))
         };
-        match request.expression_attribute_names("#ids", "ids").send().await {
+        match request
+            .expression_attribute_names("#ids", "ids")
+            .send()
+            .await
+        {
             Ok(_) => Ok(()),
             // appended to meanwhile: the next append compacts
             Err(SdkError::ServiceError(e)) if e.err().is_conditional_check_failed_exception() => {

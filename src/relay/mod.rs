@@ -65,7 +65,12 @@ impl<P: Publisher, M: Mode> Relay<P, M> {
     }
 
     /// Handles one message of the hold queue at Unix time `now`.
-    pub async fn on_hold(&self, message: &str, now: u64, report: &mut Report) -> Result<(), HoldError> {
+    pub async fn on_hold(
+        &self,
+        message: &str,
+        now: u64,
+        report: &mut Report,
+    ) -> Result<(), HoldError> {
         self.mode
             .on_hold(&self.teller(), &self.verifier, message, now, report)
             .await

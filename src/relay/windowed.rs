@@ -8,12 +8,12 @@
 use crate::handler::Rejection;
 use crate::inbound::callback::Callback;
 use crate::inbound::signature::{Authentic, Verifier};
-use crate::relay::holds::HoldError;
 use crate::meaning::classify::PushEvent;
 use crate::meaning::stream_state::{Effect, Entry, History, Input, Outcome, Start, Stop};
 use crate::ports::hold_queue::{Hold, HoldQueue};
 use crate::ports::publish::Publisher;
 use crate::ports::stream_log::{COMPACT_AT, KEEP_AFTER_COMPACTION, StreamKey, StreamLog};
+use crate::relay::holds::HoldError;
 use crate::relay::report::Report;
 use crate::relay::{Mode, Teller};
 

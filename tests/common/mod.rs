@@ -1,6 +1,8 @@
 //! Builders shared by the integration tests: signed callbacks and gateway events.
 #![allow(dead_code)]
 
+pub mod stack;
+
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 
@@ -66,6 +68,12 @@ pub const GATEWAYS: [Gateway; 3] = [Gateway::RestV1, Gateway::HttpV2, Gateway::F
 
 /// A real event of `gateway`'s shape carrying `method` and `body`, as Lambda delivers it.
 pub fn event(gateway: Gateway, method: &str, body: &[u8], base64: bool) -> Request {
+    let event = gateway_json(gateway, method, body, base64);
+    lambda_http::request::from_str(&event.to_string()).expect("a valid gateway event")
+}
+
+/// The JSON of [`event`].
+pub fn gateway_json(gateway: Gateway, method: &str, body: &[u8], base64: bool) -> Value {
     let (template, method_paths): (&str, &[&[&str]]) = match gateway {
         Gateway::RestV1 => (
             include_str!("../fixtures/apigw_rest_v1_request.json"),
@@ -94,7 +102,7 @@ pub fn event(gateway: Gateway, method: &str, body: &[u8], base64: bool) -> Reque
         json!(String::from_utf8(body.to_vec()).expect("text body"))
     };
     event["isBase64Encoded"] = json!(base64);
-    lambda_http::request::from_str(&event.to_string()).expect("a valid gateway event")
+    event
 }
 
 pub fn post(body: &str) -> Request {

@@ -1,0 +1,155 @@
+//! The local stack the end-to-end tests run against: moto's SNS, SQS and DynamoDB, the
+//! real bootstrap under the Runtime API emulator, and real subscribers.
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use local_stack::aws::{self, Topology};
+use local_stack::event_source::EventSourceMapping;
+use local_stack::function_host::FunctionHost;
+use local_stack::moto::{self, Moto};
+use local_stack::proxy::Proxy;
+use local_stack::receiver::Receiver;
+use local_stack::{BoxError, poll_until};
+use serde_json::{Value, json};
+
+use super::*;
+
+pub struct Stack {
+    pub moto: Moto,
+    pub sns: Proxy,
+    pub receiver: Receiver,
+    pub topology: Topology,
+}
+
+impl Stack {
+    pub async fn start() -> Result<Stack, BoxError> {
+        Stack::with_webhook(true).await
+    }
+
+    /// The stack without the HTTP subscriber, for runs of many callbacks.
+    pub async fn queues_only() -> Result<Stack, BoxError> {
+        Stack::with_webhook(false).await
+    }
+
+    async fn with_webhook(webhook: bool) -> Result<Stack, BoxError> {
+        let moto = Moto::start(&moto::server_path()).await?;
+        let sns = Proxy::start(moto.endpoint.trim_start_matches("http://")).await?;
+        let receiver = Receiver::start().await?;
+        let topology =
+            Topology::create(&moto.endpoint, webhook.then_some(receiver.url.as_str())).await?;
+        Ok(Stack {
+            moto,
+            sns,
+            receiver,
+            topology,
+        })
+    }
+
+    /// The relay's bootstrap, configured as the deployed function is, plus `extra` variables.
+    pub async fn function(&self, extra: &[(&str, String)]) -> Result<FunctionHost, BoxError> {
+        let mut env = vec![
+            ("SNS_TOPIC_ARN", self.topology.topic_arn.clone()),
+            ("CALLBACK_KEYS", format!("{OLD_KEY},{KEY}")),
+            ("AWS_ENDPOINT_URL_SNS", self.sns.url()),
+            ("AWS_REGION", aws::REGION.to_string()),
+            ("AWS_ACCESS_KEY_ID", aws::ACCESS_KEY_ID.to_string()),
+            ("AWS_SECRET_ACCESS_KEY", aws::SECRET_ACCESS_KEY.to_string()),
+        ];
+        env.extend_from_slice(extra);
+        FunctionHost::start(env!("CARGO_BIN_EXE_live-callback-relay").as_ref(), &env).await
+    }
+
+    /// What each subscriber got: the all-events queue, the filtered queue, the webhook.
+    pub async fn deliveries(
+        &self,
+        all: usize,
+        abnormal: usize,
+    ) -> Result<[Vec<Value>; 3], BoxError> {
+        let all_events = self
+            .topology
+            .drain(&self.topology.all_events_queue, all)
+            .await?;
+        let abnormal_only = self
+            .topology
+            .drain(&self.topology.abnormal_queue, abnormal)
+            .await?;
+        let webhook = poll_until(Duration::from_secs(10), "webhook deliveries", || {
+            let received = self.receiver.received();
+            async move { (received.len() >= all).then_some(received) }
+        })
+        .await?;
+        Ok([all_events, abnormal_only, webhook])
+    }
+}
+
+pub fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+/// A seed sample re-signed the way Tencent signs it now: `t` = event time + 600.
+pub fn fresh(sample: &str, changes: Value) -> String {
+    let mut all = json!({"event_time": now(), "t": now() + 600, "stream_param": push_url_params()});
+    all.as_object_mut()
+        .unwrap()
+        .extend(changes.as_object().unwrap().clone());
+    signed(sample, all)
+}
+
+/// The reconnect window on the local stack: the state table, the hold queue with its
+/// dead-letter queue, and the event source mapping that hands due holds back.
+pub struct Windowed {
+    pub table: String,
+    pub hold_queue: String,
+    pub dead_letters: String,
+}
+
+/// How long a failed hold stays invisible before it comes back, and how many receives
+/// move it to the dead-letter queue: short, so that the tests see both.
+pub const HOLD_VISIBILITY_SECS: u32 = 2;
+pub const HOLD_MAX_RECEIVES: u32 = 5;
+
+impl Stack {
+    pub async fn windowed(&self) -> Result<Windowed, BoxError> {
+        aws::create_state_table(&self.moto.endpoint, "relay-state").await?;
+        let (hold_queue, dead_letters) =
+            aws::create_hold_queue(&self.moto.endpoint, HOLD_VISIBILITY_SECS, HOLD_MAX_RECEIVES)
+                .await?;
+        Ok(Windowed {
+            table: "relay-state".into(),
+            hold_queue,
+            dead_letters,
+        })
+    }
+
+    /// The relay with a reconnect window of `window_secs`, its hold queue served by an
+    /// event source mapping (dropped with it).
+    pub async fn windowed_function(
+        &self,
+        windowed: &Windowed,
+        window_secs: u64,
+    ) -> Result<(Arc<FunctionHost>, EventSourceMapping), BoxError> {
+        let function = Arc::new(
+            self.function(&windowed.env(&self.moto.endpoint, window_secs))
+                .await?,
+        );
+        let mapping =
+            EventSourceMapping::start(&self.moto.endpoint, &windowed.hold_queue, function.clone());
+        Ok((function, mapping))
+    }
+}
+
+impl Windowed {
+    pub fn env(&self, endpoint: &str, window_secs: u64) -> Vec<(&'static str, String)> {
+        vec![
+            ("RECONNECT_WINDOW_SECS", window_secs.to_string()),
+            ("STATE_TABLE", self.table.clone()),
+            ("HOLD_QUEUE_URL", self.hold_queue.clone()),
+            ("AWS_ENDPOINT_URL_DYNAMODB", endpoint.to_string()),
+            ("AWS_ENDPOINT_URL_SQS", endpoint.to_string()),
+        ]
+    }
+}

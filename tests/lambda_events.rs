@@ -1,0 +1,117 @@
+//! One binary, two event sources: real API Gateway, Function URL and SQS event fixtures
+//! through the function's dispatcher, answered in each source's format.
+
+mod common;
+
+use common::*;
+use lambda_runtime::{Context, LambdaEvent};
+use live_callback_relay::Relay;
+use live_callback_relay::lambda::answer;
+use live_callback_relay::ports::hold_queue::{Hold, MemoryHoldQueue};
+use live_callback_relay::ports::recording::RecordingPublisher;
+use live_callback_relay::ports::stream_log::MemoryStreamLog;
+use live_callback_relay::relay::windowed::Windowed;
+use serde_json::value::RawValue;
+use serde_json::{Value, json};
+
+fn invocation(json: &Value) -> LambdaEvent<Box<RawValue>> {
+    LambdaEvent::new(
+        serde_json::value::to_raw_value(json).unwrap(),
+        Context::default(),
+    )
+}
+
+fn sqs_event(bodies: &[(&str, String)]) -> Value {
+    let mut template: Value =
+        serde_json::from_str(include_str!("fixtures/sqs_event.json")).unwrap();
+    let record = template["Records"][0].clone();
+    template["Records"] = bodies
+        .iter()
+        .map(|(id, body)| {
+            let mut r = record.clone();
+            r["messageId"] = json!(id);
+            r["body"] = json!(body);
+            r
+        })
+        .collect();
+    template
+}
+
+fn windowed() -> Relay<RecordingPublisher, Windowed<MemoryStreamLog, MemoryHoldQueue>> {
+    Relay::new(&config(None), RecordingPublisher::new()).with_mode(Windowed {
+        log: MemoryStreamLog::new(),
+        queue: MemoryHoldQueue::new(),
+        window_secs: 60,
+    })
+}
+
+#[tokio::test]
+async fn http_events_are_answered_in_their_gateways_format() {
+    let relay = windowed();
+    let body = signed(START, json!({}));
+    for (gateway, v2) in [
+        (Gateway::HttpV2, true),
+        (Gateway::FunctionUrl, true),
+        (Gateway::RestV1, false),
+    ] {
+        let json = gateway_json(gateway, "POST", body.as_bytes(), false);
+        let answered = answer(&relay, invocation(&json), NOW).await.unwrap();
+        let json = serde_json::to_value(&answered).unwrap();
+        assert_eq!(json["statusCode"], 200);
+        assert_eq!(json["body"], "{\"code\":0}");
+        if v2 {
+            assert_eq!(json["headers"]["content-type"], "application/json");
+        } else {
+            assert_eq!(
+                json["multiValueHeaders"]["content-type"][0],
+                "application/json"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_batch_of_holds_reports_exactly_the_records_that_failed() {
+    let relay = windowed();
+    relay.handle(post(&signed(START, json!({}))), NOW).await;
+    let stop = signed(INTERRUPT, json!({"errcode": 13}));
+    relay.handle(post(&stop), NOW).await;
+    let due = relay.mode().queue.take().remove(0).to_message();
+    let early = Hold {
+        held_at: NOW,
+        deadline: NOW + 500,
+        body: stop.clone(),
+    }
+    .to_message();
+    let batch = sqs_event(&[
+        ("due", due),
+        ("unreadable", "{".to_string()),
+        ("early", early),
+    ]);
+    let answered = answer(&relay, invocation(&batch), NOW + 60).await.unwrap();
+    assert_eq!(
+        serde_json::to_value(&answered).unwrap(),
+        json!({"batchItemFailures": [{"itemIdentifier": "unreadable"}]})
+    );
+    assert_eq!(
+        relay.publisher().published().len(),
+        2,
+        "the start and the announced drop"
+    );
+    assert_eq!(
+        relay.mode().queue.parked().len(),
+        1,
+        "the early hold, parked again"
+    );
+}
+
+#[tokio::test]
+async fn records_of_other_services_are_not_taken_for_holds() {
+    let relay = windowed();
+    let mut sns = sqs_event(&[("m", "x".into())]);
+    sns["Records"][0]["eventSource"] = json!("aws:sns");
+    assert!(
+        answer(&relay, invocation(&sns), NOW).await.is_err(),
+        "neither SQS nor HTTP"
+    );
+}

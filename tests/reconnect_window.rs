@@ -1,0 +1,418 @@
+//! The reconnect window through the handler and the hold consumer, with the in-memory
+//! stream log, hold queue and publisher: blips resumed and never announced, drops
+//! announced when their hold comes due and recovered later, and every failure answered
+//! so that nothing is lost.
+
+mod common;
+
+use common::*;
+use lambda_http::http::StatusCode;
+use live_callback_relay::Relay;
+use live_callback_relay::meaning::classify::Event;
+use live_callback_relay::meaning::stream_state::{Entry, History};
+use live_callback_relay::ports::hold_queue::{Hold, HoldQueue, MemoryHoldQueue, QueueError};
+use live_callback_relay::ports::idempotency::StoreError;
+use live_callback_relay::ports::recording::RecordingPublisher;
+use live_callback_relay::ports::stream_log::{Appended, MemoryStreamLog, StreamKey, StreamLog};
+use live_callback_relay::relay::report::Report;
+use live_callback_relay::relay::windowed::Windowed;
+use serde_json::{Value, json};
+
+const WINDOW: u64 = 60;
+
+type WindowedRelay = Relay<RecordingPublisher, Windowed<MemoryStreamLog, MemoryHoldQueue>>;
+
+fn relay() -> WindowedRelay {
+    Relay::new(
+        &config(Some(
+            "stream.started,stream.stopped,stream.stopped_abnormally,stream.resumed,stream.recovered",
+        )),
+        RecordingPublisher::new(),
+    )
+    .with_mode(Windowed {
+        log: MemoryStreamLog::new(),
+        queue: MemoryHoldQueue::new(),
+        window_secs: WINDOW,
+    })
+}
+
+fn start(sequence: &str, event_time: u64) -> String {
+    signed(
+        START,
+        json!({"sequence": sequence, "event_time": event_time}),
+    )
+}
+
+fn drop_of(sequence: &str, event_time: u64, errcode: i64) -> String {
+    signed(
+        INTERRUPT,
+        json!({"sequence": sequence, "event_time": event_time, "errcode": errcode}),
+    )
+}
+
+async fn send(relay: &WindowedRelay, body: &str, at: u64) -> StatusCode {
+    relay.handle(post(body), at).await.status()
+}
+
+/// Brings every parked hold back at `at`, as the event source mapping would.
+async fn expire(relay: &WindowedRelay, at: u64) -> Vec<Result<(), String>> {
+    let mut results = Vec::new();
+    for hold in relay.mode().queue.take() {
+        let mut report = Report::default();
+        results.push(
+            relay
+                .on_hold(&hold.to_message(), at, &mut report)
+                .await
+                .map_err(|e| e.to_string()),
+        );
+    }
+    results
+}
+
+fn told(relay: &WindowedRelay) -> Vec<Event> {
+    relay
+        .publisher()
+        .published()
+        .iter()
+        .map(|n| n.event)
+        .collect()
+}
+
+fn document(relay: &WindowedRelay, n: usize) -> Value {
+    let message: Value = serde_json::from_str(&relay.publisher().published()[n].message).unwrap();
+    serde_json::from_str(message["default"].as_str().unwrap()).unwrap()
+}
+
+#[tokio::test]
+async fn a_blip_within_the_window_is_told_as_resumed_and_never_as_a_drop() {
+    let relay = relay();
+    assert_eq!(
+        send(&relay, &start("a", NOW - 100), NOW).await,
+        StatusCode::OK
+    );
+    assert_eq!(
+        send(&relay, &drop_of("a", NOW - 10, 13), NOW + 1).await,
+        StatusCode::OK
+    );
+    let parked = relay.mode().queue.parked();
+    assert_eq!(parked.len(), 1);
+    assert_eq!(
+        (parked[0].0.held_at, parked[0].0.deadline, parked[0].1),
+        (NOW + 1, NOW + 1 + WINDOW, WINDOW)
+    );
+    assert_eq!(
+        send(&relay, &start("b", NOW - 6), NOW + 5).await,
+        StatusCode::OK
+    );
+    assert_eq!(expire(&relay, NOW + 1 + WINDOW).await, [Ok(())]);
+    assert_eq!(told(&relay), [Event::Started, Event::Resumed]);
+    let resumed = document(&relay, 1);
+    assert_eq!(resumed["gap_secs"], 4);
+    assert_eq!(resumed["reason"], "network");
+    assert_eq!(resumed["shown_by"], "start");
+    assert_eq!(resumed["drop"]["errcode"], 13);
+    assert!(
+        resumed["event_id"]
+            .as_str()
+            .unwrap()
+            .starts_with("b-start-")
+    );
+    assert!(
+        resumed["drop"]["event_id"]
+            .as_str()
+            .unwrap()
+            .starts_with("a-stop-")
+    );
+}
+
+#[tokio::test]
+async fn a_drop_past_the_window_is_announced_then_recovered() {
+    let relay = relay();
+    send(&relay, &start("a", NOW - 100), NOW).await;
+    send(&relay, &drop_of("a", NOW - 10, 8), NOW + 1).await;
+    assert_eq!(expire(&relay, NOW + 61).await, [Ok(())]);
+    assert_eq!(told(&relay), [Event::Started, Event::StoppedAbnormally]);
+    let announced = document(&relay, 1);
+    assert_eq!(announced["held_for_secs"], 60);
+    assert_eq!(announced["reason"], "no_data");
+    assert!(
+        announced["event_id"]
+            .as_str()
+            .unwrap()
+            .starts_with("a-stop-")
+    );
+    let message: Value = serde_json::from_str(&relay.publisher().published()[1].message).unwrap();
+    assert!(
+        message["email"]
+            .as_str()
+            .unwrap()
+            .contains("did not come back within 1 min 00 s")
+    );
+
+    send(&relay, &start("b", NOW + 290), NOW + 300).await;
+    assert_eq!(
+        told(&relay),
+        [Event::Started, Event::StoppedAbnormally, Event::Recovered]
+    );
+    let recovered = document(&relay, 2);
+    assert_eq!(recovered["downtime_secs"], 300);
+    assert_eq!(recovered["drop"]["event_id"], announced["event_id"]);
+}
+
+#[tokio::test]
+async fn a_hold_that_comes_back_early_is_parked_for_the_rest_of_the_window() {
+    let relay = Relay::new(&config(None), RecordingPublisher::new()).with_mode(Windowed {
+        log: MemoryStreamLog::new(),
+        queue: MemoryHoldQueue::new(),
+        window_secs: 1_800,
+    });
+    send(&relay, &start("a", NOW - 100), NOW).await;
+    send(&relay, &drop_of("a", NOW - 10, 13), NOW).await;
+    let first = relay.mode().queue.take();
+    assert_eq!(first[0].delay_at(NOW), 900);
+    let mut report = Report::default();
+    relay
+        .on_hold(&first[0].to_message(), NOW + 900, &mut report)
+        .await
+        .unwrap();
+    assert_eq!(report.held_until, Some(NOW + 1_800));
+    let again = relay.mode().queue.parked();
+    assert_eq!((again.len(), again[0].1), (1, 900));
+    assert!(
+        relay
+            .publisher()
+            .published()
+            .iter()
+            .all(|n| n.event == Event::Started)
+    );
+}
+
+#[tokio::test]
+async fn a_stream_that_flaps_pages_for_nothing() {
+    let relay = relay();
+    for n in 0..20u64 {
+        let at = NOW + n * 20;
+        let sequence = format!("p{n}");
+        assert_eq!(
+            send(&relay, &start(&sequence, at - 200), at).await,
+            StatusCode::OK
+        );
+        assert_eq!(
+            send(&relay, &drop_of(&sequence, at - 190, 14), at + 10).await,
+            StatusCode::OK
+        );
+    }
+    expire(&relay, NOW + 2_000).await;
+    let events = told(&relay);
+    assert_eq!(events.iter().filter(|e| **e == Event::Resumed).count(), 19);
+    assert_eq!(
+        events
+            .iter()
+            .filter(|e| **e == Event::StoppedAbnormally)
+            .count(),
+        1,
+        "only the last drop, which never came back"
+    );
+}
+
+#[tokio::test]
+async fn out_of_order_and_repeated_callbacks_have_their_defined_outcomes() {
+    let relay = relay();
+    // a start twice: told once
+    send(&relay, &start("a", NOW - 100), NOW).await;
+    send(&relay, &start("a", NOW - 100), NOW + 60).await;
+    assert_eq!(
+        told(&relay),
+        [Event::Started, Event::Started],
+        "the retry is told again: the first answer did not reach Tencent"
+    );
+    // the next push starts, then the retried stop of the first arrives: stale
+    send(&relay, &start("b", NOW + 100), NOW + 110).await;
+    send(&relay, &drop_of("a", NOW + 50, 13), NOW + 120).await;
+    assert!(relay.mode().queue.parked().is_empty());
+    // a stop of an older push nobody saw: stale
+    send(&relay, &drop_of("old", NOW - 500, 13), NOW + 130).await;
+    assert!(relay.mode().queue.parked().is_empty());
+    assert_eq!(
+        told(&relay),
+        [Event::Started, Event::Started, Event::Started]
+    );
+}
+
+#[tokio::test]
+async fn a_stop_retried_after_its_hold_was_parked_parks_it_again() {
+    let relay = relay();
+    send(&relay, &start("a", NOW - 100), NOW).await;
+    relay.mode().queue.set_failing(true);
+    assert_eq!(
+        send(&relay, &drop_of("a", NOW - 10, 13), NOW + 1).await,
+        StatusCode::SERVICE_UNAVAILABLE
+    );
+    relay.mode().queue.set_failing(false);
+    assert_eq!(
+        send(&relay, &drop_of("a", NOW - 10, 13), NOW + 61).await,
+        StatusCode::OK
+    );
+    let parked = relay.mode().queue.parked();
+    assert_eq!(parked.len(), 1);
+    assert_eq!(
+        parked[0].0.held_at,
+        NOW + 1,
+        "held since the stop first arrived"
+    );
+    assert_eq!(parked[0].0.deadline, NOW + 61);
+}
+
+#[tokio::test]
+async fn sns_down_when_a_hold_comes_due_is_retried_and_announced_once() {
+    let relay = relay();
+    send(&relay, &start("a", NOW - 100), NOW).await;
+    send(&relay, &drop_of("a", NOW - 10, 13), NOW + 1).await;
+    let hold = relay.mode().queue.take().remove(0);
+    relay.publisher().set_failing(true);
+    let mut report = Report::default();
+    assert!(
+        relay
+            .on_hold(&hold.to_message(), NOW + 61, &mut report)
+            .await
+            .is_err()
+    );
+    relay.publisher().set_failing(false);
+    for at in [NOW + 151, NOW + 241] {
+        let mut report = Report::default();
+        relay
+            .on_hold(&hold.to_message(), at, &mut report)
+            .await
+            .unwrap();
+    }
+    assert_eq!(told(&relay), [Event::Started, Event::StoppedAbnormally]);
+    assert_eq!(
+        document(&relay, 1)["held_for_secs"],
+        60,
+        "held until the expiry first came"
+    );
+}
+
+#[tokio::test]
+async fn a_publish_that_fails_is_answered_503_and_told_when_tencent_retries() {
+    let relay = relay();
+    send(&relay, &start("a", NOW - 100), NOW).await;
+    send(&relay, &drop_of("a", NOW - 10, 13), NOW + 1).await;
+    relay.publisher().set_failing(true);
+    assert_eq!(
+        send(&relay, &start("b", NOW - 5), NOW + 5).await,
+        StatusCode::SERVICE_UNAVAILABLE
+    );
+    relay.publisher().set_failing(false);
+    assert_eq!(
+        send(&relay, &start("b", NOW - 5), NOW + 65).await,
+        StatusCode::OK
+    );
+    assert_eq!(expire(&relay, NOW + 61).await, [Ok(())]);
+    assert_eq!(
+        told(&relay),
+        [Event::Started, Event::Resumed],
+        "decided once, at first arrival"
+    );
+}
+
+struct Unreachable;
+
+impl StreamLog for Unreachable {
+    async fn append(&self, _: &StreamKey, _: &Entry) -> Result<Appended, StoreError> {
+        Err(StoreError("table unreachable".into()))
+    }
+    async fn mark_announced(&self, _: &StreamKey, _: &str) -> Result<(), StoreError> {
+        Err(StoreError("table unreachable".into()))
+    }
+    async fn compact(&self, _: &StreamKey, _: &History, _: usize) -> Result<(), StoreError> {
+        Err(StoreError("table unreachable".into()))
+    }
+}
+
+impl HoldQueue for Unreachable {
+    async fn park(&self, _: &Hold, _: u64) -> Result<(), QueueError> {
+        Err(QueueError("queue unreachable".into()))
+    }
+}
+
+#[tokio::test]
+async fn without_the_state_table_nothing_is_decided_and_tencent_retries() {
+    let relay = Relay::new(&config(None), RecordingPublisher::new()).with_mode(Windowed {
+        log: Unreachable,
+        queue: MemoryHoldQueue::new(),
+        window_secs: WINDOW,
+    });
+    let response = relay.handle(post(&start("a", NOW - 100)), NOW).await;
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let body: Value = serde_json::from_slice(response.body().as_ref()).unwrap();
+    assert_eq!(
+        body,
+        json!({"code": 503, "message": "callback not recorded; retry later"})
+    );
+    assert!(relay.publisher().published().is_empty());
+}
+
+#[tokio::test]
+async fn holds_are_refused_by_a_relay_without_the_window() {
+    let relay = Relay::new(&config(None), RecordingPublisher::new());
+    let hold = Hold {
+        held_at: NOW,
+        deadline: NOW,
+        body: drop_of("a", NOW - 10, 13),
+    };
+    let mut report = Report::default();
+    let err = relay
+        .on_hold(&hold.to_message(), NOW, &mut report)
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("no reconnect window"), "{err}");
+}
+
+#[tokio::test]
+async fn a_tampered_or_unreadable_hold_is_not_told() {
+    let relay = relay();
+    for message in [
+        "not json".to_string(),
+        Hold {
+            held_at: NOW,
+            deadline: NOW,
+            body: drop_of("a", NOW - 10, 13).replace("\"sign\":\"", "\"sign\":\"0"),
+        }
+        .to_message(),
+        Hold {
+            held_at: NOW + 10_000,
+            deadline: NOW,
+            body: drop_of("a", NOW - 10, 13),
+        }
+        .to_message(),
+    ] {
+        let mut report = Report::default();
+        assert!(
+            relay
+                .on_hold(&message, NOW + 100, &mut report)
+                .await
+                .is_err(),
+            "{message}"
+        );
+    }
+    assert!(relay.publisher().published().is_empty());
+}
+
+#[tokio::test]
+async fn a_conflicting_stop_for_a_held_push_is_told_at_once_and_the_held_drop_stays_held() {
+    let relay = relay();
+    send(&relay, &start("a", NOW - 100), NOW).await;
+    send(&relay, &drop_of("a", NOW - 10, 13), NOW + 1).await;
+    let forged = signed(
+        INTERRUPT,
+        json!({"sequence": "a", "event_time": NOW - 10, "errcode": 1, "errmsg": "forged"}),
+    );
+    assert_eq!(send(&relay, &forged, NOW + 2).await, StatusCode::OK);
+    assert_eq!(expire(&relay, NOW + 61).await, [Ok(())]);
+    assert_eq!(
+        told(&relay),
+        [Event::Started, Event::Stopped, Event::StoppedAbnormally],
+        "the forged normal stop cannot cancel the genuine drop"
+    );
+}

@@ -1,0 +1,160 @@
+//! The state table on moto's DynamoDB behaves as the in-memory fakes the other tests use:
+//! the same claims at the same instants, the same histories after the same appends.
+
+mod common;
+
+use live_callback_relay::aws::state_table::StateTable;
+use live_callback_relay::meaning::classify::Reason;
+use live_callback_relay::meaning::stream_state::{Entry, History, Input, Start, Stop};
+use live_callback_relay::ports::idempotency::{IdempotencyStore, MemoryStore};
+use live_callback_relay::ports::stream_log::{MemoryStreamLog, StreamKey, StreamLog};
+use local_stack::aws;
+use local_stack::moto::{self, Moto};
+
+async fn table(moto: &Moto) -> StateTable {
+    aws::create_state_table(&moto.endpoint, "relay-state")
+        .await
+        .expect("table");
+    let config = aws_sdk_dynamodb::Config::builder()
+        .behavior_version(aws_sdk_dynamodb::config::BehaviorVersion::latest())
+        .endpoint_url(&moto.endpoint)
+        .region(aws_sdk_dynamodb::config::Region::new(aws::REGION))
+        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
+            aws::ACCESS_KEY_ID,
+            aws::SECRET_ACCESS_KEY,
+            None,
+            None,
+            "test",
+        ))
+        .build();
+    StateTable::new(
+        aws_sdk_dynamodb::Client::from_conf(config),
+        "relay-state".into(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs moto from the project's virtualenv; `make test` runs it"]
+async fn claims_answer_as_the_memory_store_does_at_every_instant() {
+    let moto = Moto::start(&moto::server_path()).await.expect("moto");
+    let table = table(&moto).await;
+    let memory = MemoryStore::new(live_callback_relay::aws::state_table::CLAIM_RETENTION_SECS);
+    // claim at 100 (lease to 130), a rival at 129 and 130, published at 131, asked again
+    // within and after its retention
+    let script: &[(&str, u64)] = &[
+        ("claim", 100),
+        ("claim", 129),
+        ("claim", 130),
+        ("complete", 131),
+        ("claim", 132),
+        ("claim", 131 + 3_600),
+        ("claim", 131 + 3_601),
+        ("release", 131 + 3_602),
+        ("claim", 131 + 3_603),
+    ];
+    for (step, at) in script {
+        let (a, b) = match *step {
+            "claim" => (
+                format!("{:?}", table.claim("e1", *at).await),
+                format!("{:?}", memory.claim("e1", *at).await),
+            ),
+            "complete" => (
+                format!("{:?}", table.complete("e1", *at, 0).await),
+                format!("{:?}", memory.complete("e1", *at, 0).await),
+            ),
+            _ => (
+                format!("{:?}", table.release("e1").await),
+                format!("{:?}", memory.release("e1").await),
+            ),
+        };
+        assert_eq!(a, b, "{step} at {at}");
+    }
+}
+
+fn entries() -> Vec<Entry> {
+    let start = |sequence: &str, at| Entry {
+        received: at,
+        input: Input::Start(Start {
+            id: format!("{sequence}-start"),
+            sequence: sequence.into(),
+            at,
+        }),
+    };
+    let stop = |sequence: &str, at| Entry {
+        received: at,
+        input: Input::Stop(Stop {
+            id: format!("{sequence}-stop"),
+            sequence: sequence.into(),
+            at,
+            reason: Reason::Network,
+            errcode: 13,
+            push_duration_ms: Some(5_000),
+            hold_until: at + 60,
+        }),
+    };
+    vec![
+        start("a", 100),
+        stop("a", 110),
+        start("a", 100),
+        start("b", 120),
+        Entry {
+            received: 170,
+            input: Input::Expire {
+                drop_id: "a-stop".into(),
+            },
+        },
+        stop("b", 130),
+        start("名前 \"x\"", 140),
+    ]
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs moto from the project's virtualenv; `make test` runs it"]
+async fn stream_histories_grow_repeat_and_compact_as_the_memory_log_does() {
+    let moto = Moto::start(&moto::server_path()).await.expect("moto");
+    let table = table(&moto).await;
+    let memory = MemoryStreamLog::new();
+    let key = StreamKey {
+        app: "live.example.com".into(),
+        appname: "live/x".into(),
+        stream_id: "直播 \"1\"".into(),
+    };
+    for entry in entries() {
+        let (a, b) = (
+            table.append(&key, &entry).await.expect("appended"),
+            memory.append(&key, &entry).await.expect("appended"),
+        );
+        assert_eq!(a, b, "{entry:?}");
+    }
+    table.mark_announced(&key, "a-stop").await.expect("marked");
+    memory.mark_announced(&key, "a-stop").await.expect("marked");
+
+    let History { entries: all, .. } = memory.history(&key).unwrap();
+    let compacted = memory.history(&key).unwrap().compacted(2);
+    // a compaction that lost the race with an append changes nothing
+    table
+        .compact(&key, &compacted, all.len() - 1)
+        .await
+        .expect("refused quietly");
+    memory
+        .compact(&key, &compacted, all.len() - 1)
+        .await
+        .expect("refused quietly");
+    table
+        .compact(&key, &compacted, all.len())
+        .await
+        .expect("compacted");
+    memory
+        .compact(&key, &compacted, all.len())
+        .await
+        .expect("compacted");
+    let probe = entries().remove(3);
+    let (a, b) = (
+        table.append(&key, &probe).await.expect("appended"),
+        memory.append(&key, &probe).await.expect("appended"),
+    );
+    assert_eq!(a, b, "after compaction");
+    assert!(a.fresh, "a compacted id is not recognised any more");
+    assert!(a.history.announced.contains("a-stop"));
+    assert_eq!(a.history.entries.len(), 3);
+}
