@@ -1,43 +1,80 @@
-//! `make bench` (second part): cold start and warm invocations measured the way Lambda
-//! measures them, the relay's release bootstrap side by side with a minimal lambda_http
-//! hello-world, both under the project's Lambda Runtime API emulator in the same run.
-//! SNS is a local stub that answers a valid Publish response at once.
+//! `make bench` (second part): cold starts measured the way Lambda runs them, the relay's
+//! release bootstrap beside a minimal lambda_http hello-world (and, when given, the
+//! bootstrap of an earlier release), each under the project's Runtime API emulator.
+//!
+//! Every endpoint the relay calls is HTTPS with an RSA-2048 chain (`local_stack::tls`):
+//! SNS is a stub that answers at once, DynamoDB and SQS are moto. Init runs unthrottled,
+//! as Lambda's does; once the function first asks for an invocation it is moved into a
+//! cgroup whose CFS quota is a 128 MB function's share of one core (1.45 ms per 20 ms),
+//! and the first callback is measured there: its wall time, and its CPU time as the
+//! cgroup counts it. Then warm invocations, peak RSS, and the requests each warm callback
+//! makes to each endpoint.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use live_callback_relay::inbound::signature::sign;
+use local_stack::aws::{self, create_hold_queue, create_state_table};
+use local_stack::cgroup::{self, CpuShare};
+use local_stack::faults::FaultInjector;
 use local_stack::function_host::FunctionHost;
+use local_stack::moto::{self, Moto};
 use local_stack::sns_stub::SnsStub;
+use local_stack::tls::{TlsFront, root_certificate};
 use local_stack::{BoxError, http};
 use serde_json::{Value, json};
 
-const COLD_STARTS: usize = 20;
-const WARM_INVOCATIONS: usize = 1_000;
+const COLD_STARTS: usize = 7;
+const WARM_INVOCATIONS: usize = 500;
+const MEMORY_MB: u64 = 128;
 const KEY: &str = "bench-key";
-const SAMPLE: &str = include_str!("../tests/fixtures/seed_push_interrupt.json");
+const START: &str = include_str!("../tests/fixtures/seed_push_start.json");
+const INTERRUPT: &str = include_str!("../tests/fixtures/seed_push_interrupt.json");
 
+fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs()
+}
+
+/// A signed callback of `sample` for stream `stream` and push `sequence`.
+fn callback(sample: &str, stream: &str, sequence: &str, changes: Value) -> String {
+    let now = now();
+    let mut body: Value = serde_json::from_str(sample).expect("sample");
+    body["stream_id"] = json!(stream);
+    body["sequence"] = json!(sequence);
+    body["event_time"] = json!(now);
+    body["t"] = json!(now + 600);
+    body["sign"] = json!(sign(KEY, now + 600));
+    for (k, v) in changes.as_object().expect("object") {
+        body[k] = v.clone();
+    }
+    body.to_string()
+}
+
+/// A function to measure: its name, its bootstrap and its environment.
+type Variant<'a> = (&'a str, PathBuf, Vec<(&'a str, String)>);
+
+#[derive(Default)]
 struct Figures {
-    init: Vec<Duration>,
-    first: Vec<Duration>,
+    init_wall: Vec<Duration>,
+    init_cpu: Vec<Duration>,
+    first_wall: Vec<Duration>,
+    first_cpu: Vec<Duration>,
+    first_throttled: Vec<u64>,
     warm: Vec<Duration>,
-    peak_rss_kib: Vec<u64>,
+    peak_rss_kib: u64,
 }
 
-/// A line of the report: its label, how to read it off the figures, and its unit.
-type Row = (&'static str, fn(&mut Figures) -> f64, &'static str);
-
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1000.0
+fn median(values: &[Duration]) -> Duration {
+    let mut sorted = values.to_vec();
+    sorted.sort_unstable();
+    sorted[sorted.len() / 2]
 }
 
-fn median(values: &mut [Duration]) -> Duration {
-    values.sort_unstable();
-    values[values.len() / 2]
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    sorted[((sorted.len() as f64 * p) as usize).min(sorted.len() - 1)]
+fn ms(d: Duration) -> String {
+    format!("{:.2}", d.as_secs_f64() * 1000.0)
 }
 
 fn peak_rss_kib(pid: u32) -> u64 {
@@ -53,20 +90,7 @@ fn peak_rss_kib(pid: u32) -> u64 {
         .unwrap_or(0)
 }
 
-fn callback() -> String {
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default()
-        .as_secs();
-    let mut body: Value = serde_json::from_str(SAMPLE).expect("sample");
-    body["errcode"] = json!(12);
-    body["event_time"] = json!(now);
-    body["t"] = json!(now + 600);
-    body["sign"] = json!(sign(KEY, now + 600));
-    body.to_string()
-}
-
-async fn invoke(function: &FunctionHost, body: &str) -> Result<Duration, BoxError> {
+async fn post(function: &FunctionHost, body: &str) -> Result<Duration, BoxError> {
     let started = Instant::now();
     let (status, reply) = http::post_json(&function.url, body).await?;
     if status != 200 {
@@ -75,116 +99,208 @@ async fn invoke(function: &FunctionHost, body: &str) -> Result<Duration, BoxErro
     Ok(started.elapsed())
 }
 
+/// Cold starts of `bootstrap`, each first callback under the CPU share, then (from the
+/// first) warm invocations.
 async fn measure(
+    name: &str,
     bootstrap: &Path,
     env: &[(&str, String)],
-    body: &str,
+    share: &CpuShare,
 ) -> Result<Figures, BoxError> {
-    let mut figures = Figures {
-        init: vec![],
-        first: vec![],
-        warm: vec![],
-        peak_rss_kib: vec![],
-    };
+    let mut figures = Figures::default();
     for round in 0..COLD_STARTS {
         let function = FunctionHost::start(bootstrap, env).await?;
+        let pid = function.pid().ok_or("no pid")?;
         figures
-            .init
-            .push(function.init_duration().ok_or("no init duration")?);
-        figures.first.push(invoke(&function, body).await?);
+            .init_wall
+            .push(function.init_duration().ok_or("no init")?);
+        figures
+            .init_cpu
+            .push(Duration::from_nanos(cgroup::process_cpu_ns(pid)));
+        share.enter(pid)?;
+        let (before, throttled) = (share.usage_ns()?, share.throttled()?);
+        let stream = format!("{name}-{round}");
+        figures
+            .first_wall
+            .push(post(&function, &callback(START, &stream, "s1", json!({}))).await?);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        figures
+            .first_cpu
+            .push(Duration::from_nanos(share.usage_ns()? - before));
+        figures.first_throttled.push(share.throttled()? - throttled);
         if round == 0 {
-            for _ in 0..WARM_INVOCATIONS {
-                figures.warm.push(invoke(&function, body).await?);
+            for n in 0..WARM_INVOCATIONS {
+                let sequence = format!("w{n}");
+                figures
+                    .warm
+                    .push(post(&function, &callback(START, &stream, &sequence, json!({}))).await?);
             }
+            figures.warm.sort_unstable();
         }
-        figures
-            .peak_rss_kib
-            .push(function.pid().map_or(0, peak_rss_kib));
+        figures.peak_rss_kib = figures.peak_rss_kib.max(peak_rss_kib(pid));
     }
-    figures.warm.sort_unstable();
     Ok(figures)
 }
 
-fn path_from_env(variable: &str, default: &str) -> PathBuf {
-    std::env::var_os(variable)
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(default))
+/// The requests a warm start and a warm abnormal stop each make, per endpoint.
+async fn round_trips(
+    bootstrap: &Path,
+    env: &[(&str, String)],
+    counters: &[(&str, &dyn Fn() -> usize)],
+) -> Result<Vec<(String, Vec<usize>)>, BoxError> {
+    let function = FunctionHost::start(bootstrap, env).await?;
+    post(&function, &callback(START, "trips", "a", json!({}))).await?;
+    let mut rows = Vec::new();
+    for (what, body) in [
+        (
+            "abnormal stop",
+            callback(INTERRUPT, "trips", "a", json!({"errcode": 13})),
+        ),
+        ("start", callback(START, "trips", "b", json!({}))),
+    ] {
+        let before: Vec<usize> = counters.iter().map(|(_, count)| count()).collect();
+        post(&function, &body).await?;
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let after: Vec<usize> = counters.iter().map(|(_, count)| count()).collect();
+        rows.push((
+            what.to_string(),
+            after.iter().zip(&before).map(|(a, b)| a - b).collect(),
+        ));
+    }
+    Ok(rows)
+}
+
+fn path_from_env(variable: &str) -> Option<PathBuf> {
+    std::env::var_os(variable).map(PathBuf::from)
 }
 
 #[tokio::main]
 async fn main() -> Result<(), BoxError> {
-    let relay = path_from_env(
-        "RELAY_BOOTSTRAP",
-        "target/lambda/live-callback-relay/bootstrap",
-    );
-    let hello = path_from_env(
-        "HELLO_BOOTSTRAP",
-        "target/lambda/bench-hello-world/bootstrap",
-    );
-    let stub = SnsStub::start().await?;
-    let env = [
+    let relay = path_from_env("RELAY_BOOTSTRAP").ok_or("RELAY_BOOTSTRAP is not set")?;
+    let hello = path_from_env("HELLO_BOOTSTRAP").ok_or("HELLO_BOOTSTRAP is not set")?;
+    let baseline = path_from_env("BASELINE_BOOTSTRAP");
+    let share = CpuShare::create(
+        &format!("relay-bench-{}", std::process::id()),
+        cgroup::quota_us(MEMORY_MB),
+    )?;
+
+    let sns = SnsStub::start().await?;
+    let sns_front = TlsFront::start(&sns.addr).await?;
+    let moto = Moto::start(&moto::server_path()).await?;
+    let aws_counter = FaultInjector::start(&moto.endpoint).await?;
+    let aws_front = TlsFront::start(aws_counter.url.trim_start_matches("http://")).await?;
+    create_state_table(&moto.endpoint, "bench-state").await?;
+    let (hold_queue, _) = create_hold_queue(&moto.endpoint, 30, 5).await?;
+    let hold_queue = hold_queue.replace(&moto.endpoint, &aws_front.url);
+
+    let common = vec![
         (
             "SNS_TOPIC_ARN",
             "arn:aws:sns:us-east-1:123456789012:bench".to_string(),
         ),
         ("CALLBACK_KEYS", KEY.to_string()),
-        ("AWS_ENDPOINT_URL_SNS", stub.url.clone()),
-        // as in production, where no endpoint is overridden
-        ("TRUST_ROOTS", "amazon".to_string()),
-        ("AWS_REGION", "us-east-1".to_string()),
+        ("AWS_ENDPOINT_URL_SNS", sns_front.url.clone()),
+        ("TRUST_ROOTS", "system".to_string()),
+        ("SSL_CERT_FILE", root_certificate().display().to_string()),
+        ("AWS_REGION", aws::REGION.to_string()),
         ("AWS_ACCESS_KEY_ID", "bench".to_string()),
         ("AWS_SECRET_ACCESS_KEY", "bench".to_string()),
     ];
-    let body = callback();
-    let mut hello_figures = measure(&hello, &env, &body).await?;
-    let mut relay_figures = measure(&relay, &env, &body).await?;
-    let published = stub.requests();
+    let mut windowed = common.clone();
+    windowed.extend([
+        ("RECONNECT_WINDOW_SECS", "60".to_string()),
+        ("STATE_TABLE", "bench-state".to_string()),
+        ("HOLD_QUEUE_URL", hold_queue.clone()),
+        ("AWS_ENDPOINT_URL_DYNAMODB", aws_front.url.clone()),
+        ("AWS_ENDPOINT_URL_SQS", aws_front.url.clone()),
+    ]);
 
-    let rows: [Row; 5] = [
-        (
-            "init duration (median of 20 cold starts)",
-            |f| ms(median(&mut f.init)),
-            "ms",
-        ),
-        (
-            "first invocation (median of 20)",
-            |f| ms(median(&mut f.first)),
-            "ms",
-        ),
-        (
-            "warm invocation p50 (1,000)",
-            |f| ms(percentile(&f.warm, 0.5)),
-            "ms",
-        ),
-        (
-            "warm invocation p99 (1,000)",
-            |f| ms(percentile(&f.warm, 0.99)),
-            "ms",
-        ),
-        (
-            "peak RSS (highest of 20)",
-            |f| *f.peak_rss_kib.iter().max().unwrap_or(&0) as f64 / 1024.0,
-            "MiB",
-        ),
-    ];
+    let mut variants: Vec<Variant> = vec![("hello-world", hello.clone(), common.clone())];
+    if let Some(baseline) = &baseline {
+        variants.push(("relay, earlier release", baseline.clone(), common.clone()));
+    }
+    variants.push(("relay, window off", relay.clone(), common.clone()));
+    variants.push(("relay, window on", relay.clone(), windowed.clone()));
+
     println!(
-        "| measure | relay | hello-world | relay / hello-world |\n| --- | ---: | ---: | ---: |"
+        "CPU share after init: {} us per {} us ({} MB); {COLD_STARTS} cold starts each (medians); the first callback is a start\n",
+        cgroup::quota_us(MEMORY_MB),
+        cgroup::PERIOD_US,
+        MEMORY_MB
     );
-    for (name, value, unit) in rows {
-        let (relay, hello) = (value(&mut relay_figures), value(&mut hello_figures));
+    println!(
+        "| function | init wall | init CPU | first callback wall | first callback CPU | throttled periods | warm p50 / p99 | peak RSS |"
+    );
+    println!("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+    for (name, bootstrap, env) in &variants {
+        let f = measure(name, bootstrap, env, &share).await?;
+        let p = |q: f64| f.warm[((f.warm.len() as f64 * q) as usize).min(f.warm.len() - 1)];
+        let mut throttled = f.first_throttled.clone();
+        throttled.sort_unstable();
         println!(
-            "| {name} | {relay:.2} {unit} | {hello:.2} {unit} | {:.2} |",
-            relay / hello
+            "| {name} | {} ms | {} ms | {} ms | {} ms | {} | {} / {} ms | {:.1} MiB |",
+            ms(median(&f.init_wall)),
+            ms(median(&f.init_cpu)),
+            ms(median(&f.first_wall)),
+            ms(median(&f.first_cpu)),
+            throttled[throttled.len() / 2],
+            ms(p(0.5)),
+            ms(p(0.99)),
+            f.peak_rss_kib as f64 / 1024.0
+        );
+        println!(
+            "|  (each run) | {} | {} | {} | {} | | | |",
+            f.init_wall
+                .iter()
+                .map(|d| ms(*d))
+                .collect::<Vec<_>>()
+                .join(" "),
+            f.init_cpu
+                .iter()
+                .map(|d| ms(*d))
+                .collect::<Vec<_>>()
+                .join(" "),
+            f.first_wall
+                .iter()
+                .map(|d| ms(*d))
+                .collect::<Vec<_>>()
+                .join(" "),
+            f.first_cpu
+                .iter()
+                .map(|d| ms(*d))
+                .collect::<Vec<_>>()
+                .join(" "),
         );
     }
-    let size = |path: &Path| std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
-    let (relay_size, hello_size) = (size(&relay), size(&hello));
+
     println!(
-        "| bootstrap size | {:.2} MiB | {:.2} MiB | {:.2} |",
-        relay_size as f64 / 1048576.0,
-        hello_size as f64 / 1048576.0,
-        relay_size as f64 / hello_size as f64
+        "\nRequests of one warm callback, per endpoint (SNS | DynamoDB and SQS, through moto):\n"
     );
-    println!("(the relay published {published} notifications to the stub)");
+    println!("| function | callback | SNS | DynamoDB + SQS |");
+    println!("| --- | --- | ---: | ---: |");
+    let sns_requests = || sns.requests();
+    let aws_requests = || aws_counter.attempts().len();
+    let counters: [(&str, &dyn Fn() -> usize); 2] =
+        [("SNS", &sns_requests), ("AWS", &aws_requests)];
+    let mut trips: Vec<Variant> = Vec::new();
+    if let Some(baseline) = &baseline {
+        trips.push(("relay, earlier release", baseline.clone(), common.clone()));
+    }
+    trips.push(("relay, window off", relay.clone(), common.clone()));
+    trips.push(("relay, window on", relay.clone(), windowed.clone()));
+    for (name, bootstrap, env) in trips {
+        for (what, counts) in round_trips(&bootstrap, &env, &counters).await? {
+            println!("| {name} | {what} | {} | {} |", counts[0], counts[1]);
+        }
+    }
+    let size = |path: &Path| std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+    println!(
+        "\nbootstrap sizes: relay {} B, hello-world {} B{}",
+        size(&relay),
+        size(&hello),
+        baseline
+            .map(|b| format!(", earlier release {} B", size(&b)))
+            .unwrap_or_default()
+    );
     Ok(())
 }

@@ -1,19 +1,27 @@
-//! `make demo`: the relay on one machine. Starts moto (SNS + SQS), the real bootstrap
-//! under the Lambda Runtime API emulator, four subscribers, sends Tencent's two seed
-//! callbacks and an abnormal stop, and shows what a person and what a machine receive.
+//! `make demo`: the relay on one machine, with a reconnect window of a few seconds.
+//! Starts moto (SNS, SQS, DynamoDB), the real bootstrap under the Lambda Runtime API
+//! emulator, the hold queue's event source mapping, and subscribers: an on-call e-mail and
+//! queue (the template's on-call preset), an all-events queue and an HTTP webhook. Then a
+//! stream goes live, blips (resumed, nobody paged), drops for good (announced once the
+//! window has passed) and comes back (recovered); the demo shows what a person and what
+//! a machine receive.
 
 use std::path::PathBuf;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use live_callback_relay::inbound::signature::sign;
-use local_stack::aws::{self, ABNORMAL_ONLY_POLICY, Topology};
+use local_stack::aws::{self, Topology};
+use local_stack::event_source::EventSourceMapping;
 use local_stack::function_host::FunctionHost;
 use local_stack::moto::{self, Moto};
 use local_stack::receiver::Receiver;
-use local_stack::{BoxError, http};
+use local_stack::template::Template;
+use local_stack::{BoxError, http, poll_until};
 use serde_json::{Value, json};
 
 const KEY: &str = "demo-callback-key";
+const WINDOW_SECS: u64 = 3;
 const START: &str = include_str!("../tests/fixtures/seed_push_start.json");
 const INTERRUPT: &str = include_str!("../tests/fixtures/seed_push_interrupt.json");
 
@@ -23,12 +31,16 @@ fn path_from_env(variable: &str, default: &str) -> PathBuf {
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(default))
 }
 
-/// A seed sample as Tencent would send it now: fresh times, signed with the demo key.
-fn callback(sample: &str, changes: Value) -> String {
-    let now = SystemTime::now()
+fn now() -> u64 {
+    SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap_or_default()
-        .as_secs();
+        .as_secs()
+}
+
+/// A seed sample as Tencent would send it now: fresh times, signed with the demo key.
+fn callback(sample: &str, changes: Value) -> String {
+    let now = now();
     let mut body: Value = serde_json::from_str(sample).expect("sample is JSON");
     body["event_time"] = json!(now);
     body["t"] = json!(now + 600);
@@ -47,9 +59,12 @@ fn heading(text: &str) {
     );
 }
 
+fn document_of(envelope: &Value) -> Value {
+    serde_json::from_str(envelope["Message"].as_str().unwrap_or("null")).unwrap_or_default()
+}
+
 fn show_machine_message(envelope: &Value) {
-    let document: Value =
-        serde_json::from_str(envelope["Message"].as_str().unwrap_or("null")).unwrap_or_default();
+    let document = document_of(envelope);
     println!(
         "--- {} ({})",
         document["event"].as_str().unwrap_or("?"),
@@ -71,70 +86,122 @@ fn show_machine_message(envelope: &Value) {
     );
 }
 
+async fn post(function: &FunctionHost, what: &str, body: &str) -> Result<(), BoxError> {
+    let (status, reply) = http::post_json(&function.url, body).await?;
+    println!("POST {what:<62} -> {} {reply}", status.as_u16());
+    Ok(())
+}
+
 #[tokio::main]
 async fn main() -> Result<(), BoxError> {
     let moto = Moto::start(&moto::server_path()).await?;
     let receiver = Receiver::start().await?;
     let topology = Topology::create(&moto.endpoint, Some(&receiver.url)).await?;
-    let function = FunctionHost::start(
-        &path_from_env("RELAY_BOOTSTRAP", "target/debug/live-callback-relay"),
-        &[
-            ("SNS_TOPIC_ARN", topology.topic_arn.clone()),
-            ("CALLBACK_KEYS", KEY.to_string()),
-            ("AWS_ENDPOINT_URL_SNS", moto.endpoint.clone()),
-            // moto speaks plain HTTP; trust as in production, without scanning the system store
-            ("TRUST_ROOTS", "amazon".to_string()),
-            ("AWS_REGION", aws::REGION.to_string()),
-            ("AWS_ACCESS_KEY_ID", aws::ACCESS_KEY_ID.to_string()),
-            ("AWS_SECRET_ACCESS_KEY", aws::SECRET_ACCESS_KEY.to_string()),
-        ],
-    )
-    .await?;
+    let presets = Template::load()?.filter_presets();
+    let on_call_policy = presets
+        .iter()
+        .find(|(name, _)| name == "on-call")
+        .map(|(_, policy)| policy.clone())
+        .ok_or("the template has no on-call preset")?;
+    let on_call_queue = topology
+        .filtered_queue("on-call", Some(&on_call_policy))
+        .await?;
+    aws::create_state_table(&moto.endpoint, "relay-state").await?;
+    let (hold_queue, _) = aws::create_hold_queue(&moto.endpoint, 5, 10).await?;
+    let function = Arc::new(
+        FunctionHost::start(
+            &path_from_env("RELAY_BOOTSTRAP", "target/debug/live-callback-relay"),
+            &[
+                ("SNS_TOPIC_ARN", topology.topic_arn.clone()),
+                ("CALLBACK_KEYS", KEY.to_string()),
+                ("RECONNECT_WINDOW_SECS", WINDOW_SECS.to_string()),
+                ("STATE_TABLE", "relay-state".to_string()),
+                ("HOLD_QUEUE_URL", hold_queue.clone()),
+                ("AWS_ENDPOINT_URL", moto.endpoint.clone()),
+                // moto speaks plain HTTP; trust as in production, without scanning the system store
+                ("TRUST_ROOTS", "amazon".to_string()),
+                ("AWS_REGION", aws::REGION.to_string()),
+                ("AWS_ACCESS_KEY_ID", aws::ACCESS_KEY_ID.to_string()),
+                ("AWS_SECRET_ACCESS_KEY", aws::SECRET_ACCESS_KEY.to_string()),
+            ],
+        )
+        .await?,
+    );
+    let _mapping = EventSourceMapping::start(&moto.endpoint, &hold_queue, function.clone());
 
     heading("The local stack");
-    println!("SNS + SQS      moto server at {}", moto.endpoint);
+    println!("SNS, SQS, DynamoDB  moto server at {}", moto.endpoint);
     println!(
-        "relay          the real bootstrap, initialized in {:?}, at {}",
+        "relay               the real bootstrap, initialized in {:?}, at {}",
         function.init_duration().unwrap_or_default(),
         function.url
     );
-    println!("subscribers    e-mail {}", topology.email);
-    println!("               SQS all-events (everything)");
-    println!("               SQS abnormal-stops (filter policy {ABNORMAL_ONLY_POLICY})");
-    println!("               HTTP webhook {}", receiver.url);
+    println!(
+        "reconnect window    {WINDOW_SECS} s: state table `relay-state`, hold queue {hold_queue}"
+    );
+    println!(
+        "subscribers         e-mail {} and an SQS queue, with the on-call preset {on_call_policy}",
+        topology.email
+    );
+    println!("                    SQS all-events (everything, for machines)");
+    println!("                    HTTP webhook {}", receiver.url);
 
     heading("Tencent -> relay");
-    let sends = [
-        ("seed sample: push started", callback(START, json!({}))),
-        (
-            "seed sample: push interrupted, errcode 1 (pusher stopped)",
-            callback(INTERRUPT, json!({})),
+    post(
+        &function,
+        "push started (seed sample, sequence ...938)",
+        &callback(START, json!({})),
+    )
+    .await?;
+    post(
+        &function,
+        "push interrupted, errcode 14 (network): a blip",
+        &callback(INTERRUPT, json!({"errcode": 14, "errmsg": "network error"})),
+    )
+    .await?;
+    post(
+        &function,
+        "push started again 1 s later (sequence ...939)",
+        &callback(START, json!({"sequence": "2210464508206756939"})),
+    )
+    .await?;
+    post(
+        &function,
+        "push interrupted, errcode 12 (network): a real drop",
+        &callback(
+            INTERRUPT,
+            json!({"errcode": 12, "errmsg": "network error", "sequence": "2210464508206756939", "push_duration": "3725000"}),
         ),
-        (
-            "push interrupted, errcode 12 (network)",
-            callback(
-                INTERRUPT,
-                json!({"errcode": 12, "errmsg": "network error", "sequence": "2210464508206757001", "push_duration": "3725000"}),
-            ),
-        ),
-    ];
-    for (what, body) in &sends {
-        let (status, reply) = http::post_json(&function.url, body).await?;
-        println!("POST {what:<60} -> {} {reply}", status.as_u16());
-    }
+    )
+    .await?;
     println!(
-        "(a normal stop is answered 200 but not notified unless NOTIFY_EVENTS adds stream.stopped)"
+        "... {WINDOW_SECS} s pass without the stream coming back: the hold comes due on the hold queue"
     );
+    let all_events = topology.drain(&topology.all_events_queue, 3).await?;
+    post(
+        &function,
+        "push started again (sequence ...940)",
+        &callback(START, json!({"sequence": "2210464508206756940"})),
+    )
+    .await?;
+    let mut all_events = all_events;
+    all_events.extend(topology.drain(&topology.all_events_queue, 1).await?);
 
     heading(&format!(
-        "E-mail to {} (what a person reads)",
+        "E-mail to {} (what on-call reads)",
         topology.email
     ));
     println!(
-        "(moto sends no e-mail: this is the Subject and the `email` rendering of each message SNS accepted)"
+        "(moto sends no e-mail: this is the Subject and the `email` rendering of each message its on-call preset passes)"
     );
     for (message, subject) in moto.published_to(&topology.topic_arn).await? {
         let per_protocol: Value = serde_json::from_str(&message)?;
+        let document: Value =
+            serde_json::from_str(per_protocol["default"].as_str().unwrap_or("null"))?;
+        let event = document["event"].as_str().unwrap_or_default();
+        if !on_call_policy.contains(&format!("\"{event}\"")) {
+            continue;
+        }
         println!("\nSubject: {subject}\n");
         print!("{}", per_protocol["email"].as_str().unwrap_or_default());
         println!(
@@ -143,17 +210,27 @@ async fn main() -> Result<(), BoxError> {
         );
     }
 
-    heading("SQS all-events (what a machine receives)");
-    for envelope in topology.drain(&topology.all_events_queue, 2).await? {
-        show_machine_message(&envelope);
+    heading("SQS on-call (the on-call preset: no blips)");
+    for envelope in topology.drain(&on_call_queue, 2).await? {
+        let document = document_of(&envelope);
+        println!(
+            "{} {}",
+            document["event"].as_str().unwrap_or("?"),
+            document["event_id"].as_str().unwrap_or("?")
+        );
     }
-    heading("SQS abnormal-stops (filtered on the event attribute)");
-    for envelope in topology.drain(&topology.abnormal_queue, 1).await? {
-        show_machine_message(&envelope);
+    heading("SQS all-events (what a machine receives: every state change)");
+    for envelope in &all_events {
+        show_machine_message(envelope);
     }
     heading("HTTP webhook");
-    for envelope in receiver.received() {
-        let document: Value = serde_json::from_str(envelope["Message"].as_str().unwrap_or("null"))?;
+    let webhook = poll_until(Duration::from_secs(10), "webhook deliveries", || {
+        let received = receiver.received();
+        async move { (received.len() >= 4).then_some(received) }
+    })
+    .await?;
+    for envelope in webhook {
+        let document = document_of(&envelope);
         println!(
             "{} {}: {} {} (the queues' JSON document, in an envelope SNS signs, SignatureVersion {})",
             envelope["Type"].as_str().unwrap_or("?"),
@@ -164,8 +241,10 @@ async fn main() -> Result<(), BoxError> {
         );
     }
 
-    heading("The relay's log (one JSON line per request; no key, sign or push token)");
-    for line in function.logs_with_lines(sends.len()).await? {
+    heading(
+        "The relay's log (one JSON line per callback and per hold; no key, sign or push token)",
+    );
+    for line in function.logs_with_lines(7).await? {
         println!("{line}");
     }
     println!("\nStopping the stack.");

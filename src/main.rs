@@ -22,15 +22,20 @@ async fn main() -> Result<(), Error> {
     let config =
         Config::from_env().inspect_err(|e| tracing::error!(error = %e, "invalid configuration"))?;
     let shared = load_aws_config(config.trust_roots).await;
-    let relay = Relay::new(
-        &config,
-        SnsPublisher::from_shared(&shared, config.topic_arn.clone()),
-    );
-    match config.state {
-        State::Stateless => serve(relay).await,
+    let publisher = SnsPublisher::from_shared(&shared, config.topic_arn.clone());
+    // Init is not throttled as invocations are: every connection the function will need
+    // is opened now, so that the first callback does not pay for it.
+    match config.state.clone() {
+        State::Stateless => {
+            warned("SNS", publisher.warm_up().await);
+            serve(Relay::new(&config, publisher)).await
+        }
         State::Deduplicated { table } => {
             let store = StateTable::from_shared(&shared, table);
-            serve(relay.with_mode(Deduplicated { store })).await
+            let (sns, dynamodb) = tokio::join!(publisher.warm_up(), store.warm_up());
+            warned("SNS", sns);
+            warned("DynamoDB", dynamodb);
+            serve(Relay::new(&config, publisher).with_mode(Deduplicated { store })).await
         }
         State::ReconnectWindow {
             table,
@@ -42,8 +47,23 @@ async fn main() -> Result<(), Error> {
                 queue: SqsHoldQueue::from_shared(&shared, hold_queue_url),
                 window_secs,
             };
-            serve(relay.with_mode(windowed)).await
+            let (sns, dynamodb, sqs) = tokio::join!(
+                publisher.warm_up(),
+                windowed.log.warm_up(),
+                windowed.queue.warm_up()
+            );
+            warned("SNS", sns);
+            warned("DynamoDB", dynamodb);
+            warned("SQS", sqs);
+            serve(Relay::new(&config, publisher).with_mode(windowed)).await
         }
+    }
+}
+
+/// A warm-up that failed costs the first callback its connection, nothing else.
+fn warned<E: std::fmt::Display>(service: &str, warm_up: Result<(), E>) {
+    if let Err(e) = warm_up {
+        tracing::warn!(service, error = %e, "connection not opened during init");
     }
 }
 

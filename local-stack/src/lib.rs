@@ -2,6 +2,7 @@
 //! Every process and server it starts stops when its handle is dropped.
 
 pub mod aws;
+pub mod cgroup;
 pub mod event_source;
 pub mod faults;
 pub mod function_host;
@@ -11,6 +12,7 @@ pub mod proxy;
 pub mod receiver;
 pub mod sns_stub;
 pub mod template;
+pub mod tls;
 
 use std::future::Future;
 use std::time::{Duration, Instant};

@@ -33,6 +33,18 @@ impl SnsPublisher {
         let config = with_delivery_limits(aws_sdk_sns::config::Builder::from(shared)).build();
         Self::new(Client::from_conf(config), topic_arn)
     }
+
+    /// Opens the connection to SNS and pays the client's first-use costs (endpoint
+    /// resolution, signing, the TLS handshake), with one read of the topic's attributes.
+    pub async fn warm_up(&self) -> Result<(), PublishError> {
+        self.client
+            .get_topic_attributes()
+            .topic_arn(&self.topic_arn)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| PublishError::Unavailable(DisplayErrorContext(&e).to_string()))
+    }
 }
 
 impl Publisher for SnsPublisher {

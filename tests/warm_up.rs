@@ -1,0 +1,101 @@
+//! The cold start opens the connection to SNS (over TLS, as in AWS), so that the first
+//! callback does not pay for it; a connection the server closed while the function was
+//! frozen costs a reconnect, never a failed callback.
+
+mod common;
+
+use std::process::Command;
+use std::time::Duration;
+
+use common::*;
+use local_stack::function_host::FunctionHost;
+use local_stack::http;
+use local_stack::sns_stub::SnsStub;
+use local_stack::tls::{TlsFront, root_certificate};
+use serde_json::json;
+
+async fn relay_behind_tls(front: &TlsFront) -> FunctionHost {
+    let env = [
+        (
+            "SNS_TOPIC_ARN",
+            "arn:aws:sns:us-east-1:123456789012:t".to_string(),
+        ),
+        ("CALLBACK_KEYS", KEY.to_string()),
+        ("AWS_ENDPOINT_URL_SNS", front.url.clone()),
+        ("TRUST_ROOTS", "system".to_string()),
+        ("SSL_CERT_FILE", root_certificate().display().to_string()),
+        ("AWS_REGION", "us-east-1".to_string()),
+        ("AWS_ACCESS_KEY_ID", "a".to_string()),
+        ("AWS_SECRET_ACCESS_KEY", "b".to_string()),
+    ];
+    FunctionHost::start(env!("CARGO_BIN_EXE_live-callback-relay").as_ref(), &env)
+        .await
+        .expect("the function starts")
+}
+
+fn signal(function: &FunctionHost, signal: &str) {
+    let pid = function.pid().expect("running").to_string();
+    let status = Command::new("kill")
+        .args([signal, &pid])
+        .status()
+        .expect("kill");
+    assert!(status.success(), "kill {signal} {pid}");
+}
+
+fn now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+fn start_callback() -> String {
+    signed(START, json!({"event_time": now(), "t": now() + 600}))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn init_opens_the_connection_the_first_callback_uses() {
+    let stub = SnsStub::start().await.unwrap();
+    let front = TlsFront::start(&stub.addr).await.unwrap();
+    let function = relay_behind_tls(&front).await;
+    assert_eq!(
+        (stub.requests(), stub.publishes()),
+        (1, 0),
+        "one warm-up call during init: {:?}",
+        function.logs()
+    );
+    assert_eq!(front.open_connections(), 1);
+
+    let (status, _) = http::post_json(&function.url, &start_callback())
+        .await
+        .unwrap();
+    assert_eq!(status, 200);
+    assert_eq!(stub.publishes(), 1);
+    assert_eq!(
+        front.open_connections(),
+        1,
+        "the first callback reused the connection"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connection_closed_while_the_function_was_frozen_costs_a_reconnect() {
+    let stub = SnsStub::start().await.unwrap();
+    let front = TlsFront::start(&stub.addr).await.unwrap();
+    let function = relay_behind_tls(&front).await;
+
+    // GIVEN the function is frozen between its init and its first invocation, as Lambda
+    // freezes it, and SNS closes the idle connection meanwhile
+    signal(&function, "-STOP");
+    assert_eq!(front.close_connections(), 1);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    signal(&function, "-CONT");
+
+    // WHEN the first callback comes THEN it is published, over a new connection
+    let (status, reply) = http::post_json(&function.url, &start_callback())
+        .await
+        .unwrap();
+    assert_eq!(status, 200, "{reply}");
+    assert_eq!(stub.publishes(), 1);
+    assert_eq!(front.open_connections(), 1);
+}
