@@ -43,14 +43,24 @@ lint-template: $(VENV_READY)
 scan-template: $(VENV_READY)
 	$(VENV)/bin/python tools/scan_template.py
 
-## bench: criterion per-operation benchmarks, then cold start and warm invocations of the
-## release bootstrap against a hello-world lambda_http function (BENCHMARKS.md)
+## bench: criterion per-operation benchmarks, then cold starts of the release bootstrap
+## under a 128 MB function's CPU share beside a hello-world (needs root for the cgroups);
+## BASELINE=<commit> adds that commit's bootstrap to the same run (BENCHMARKS.md)
+BASELINE ?=
 bench: $(VENV_READY)
 	cargo bench --bench relay
 	cargo lambda build --release --x86-64 -p live-callback-relay -p bench-hello-world
 	cargo build --profile bench --example coldstart
+ifneq ($(BASELINE),)
+	git worktree remove --force target/baseline-src 2>/dev/null || true
+	git worktree add --detach target/baseline-src $(BASELINE)
+	cd target/baseline-src && CARGO_TARGET_DIR=$(CURDIR)/target/baseline cargo lambda build --release --x86-64 -p live-callback-relay
+	git worktree remove --force target/baseline-src
+endif
 	RELAY_BOOTSTRAP=target/lambda/live-callback-relay/bootstrap \
-	HELLO_BOOTSTRAP=target/lambda/bench-hello-world/bootstrap target/release/examples/coldstart
+	HELLO_BOOTSTRAP=target/lambda/bench-hello-world/bootstrap \
+	$(if $(BASELINE),BASELINE_BOOTSTRAP=target/baseline/lambda/live-callback-relay/bootstrap) \
+	target/release/examples/coldstart
 	cargo lambda build --release --x86-64 --output-format zip -p live-callback-relay -p bench-hello-world
 	@for f in live-callback-relay bench-hello-world; do \
 	  stat -c "$$f: bootstrap.zip %s bytes" target/lambda/$$f/bootstrap.zip; done

@@ -178,7 +178,10 @@ fn path_from_env(variable: &str) -> Option<PathBuf> {
 async fn main() -> Result<(), BoxError> {
     let relay = path_from_env("RELAY_BOOTSTRAP").ok_or("RELAY_BOOTSTRAP is not set")?;
     let hello = path_from_env("HELLO_BOOTSTRAP").ok_or("HELLO_BOOTSTRAP is not set")?;
+    // an earlier release (stateless only), and this release built without a change, to
+    // measure the change in the same run
     let baseline = path_from_env("BASELINE_BOOTSTRAP");
+    let before = path_from_env("BEFORE_BOOTSTRAP");
     let share = CpuShare::create(
         &format!("relay-bench-{}", std::process::id()),
         cgroup::quota_us(MEMORY_MB),
@@ -218,6 +221,10 @@ async fn main() -> Result<(), BoxError> {
     let mut variants: Vec<Variant> = vec![("hello-world", hello.clone(), common.clone())];
     if let Some(baseline) = &baseline {
         variants.push(("relay, earlier release", baseline.clone(), common.clone()));
+    }
+    if let Some(before) = &before {
+        variants.push(("relay before, window off", before.clone(), common.clone()));
+        variants.push(("relay before, window on", before.clone(), windowed.clone()));
     }
     variants.push(("relay, window off", relay.clone(), common.clone()));
     variants.push(("relay, window on", relay.clone(), windowed.clone()));

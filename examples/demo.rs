@@ -162,7 +162,10 @@ async fn main() -> Result<(), BoxError> {
     post(
         &function,
         "push started again 1 s later (sequence ...939)",
-        &callback(START, json!({"sequence": "2210464508206756939"})),
+        &callback(
+            START,
+            json!({"sequence": "2210464508206756939", "event_time": now() + 1}),
+        ),
     )
     .await?;
     post(
@@ -170,7 +173,7 @@ async fn main() -> Result<(), BoxError> {
         "push interrupted, errcode 12 (network): a real drop",
         &callback(
             INTERRUPT,
-            json!({"errcode": 12, "errmsg": "network error", "sequence": "2210464508206756939", "push_duration": "3725000"}),
+            json!({"errcode": 12, "errmsg": "network error", "sequence": "2210464508206756939", "push_duration": "3725000", "event_time": now() + 1}),
         ),
     )
     .await?;

@@ -22,7 +22,7 @@ pub fn root_certificate() -> PathBuf {
 }
 
 pub struct TlsFront {
-    /// `https://localhost:<port>`
+    /// `https://127.0.0.1:<port>` (the certificate names the address, as `localhost`)
     pub url: String,
     pub addr: SocketAddr,
     accept: JoinHandle<()>,
@@ -51,6 +51,8 @@ impl TlsFront {
         let tracked = connections.clone();
         let accept = tokio::spawn(async move {
             while let Ok((inbound, _)) = listener.accept().await {
+                // as AWS's servers do, no Nagle delay for the records after the handshake
+                let _ = inbound.set_nodelay(true);
                 let (acceptor, backend) = (acceptor.clone(), backend.clone());
                 let connection = tokio::spawn(async move {
                     let (Ok(mut tls), Ok(mut plain)) = (
@@ -59,6 +61,7 @@ impl TlsFront {
                     ) else {
                         return;
                     };
+                    let _ = plain.set_nodelay(true);
                     let _ = tokio::io::copy_bidirectional(&mut tls, &mut plain).await;
                 });
                 let mut tracked = tracked.lock().expect("not poisoned");
@@ -67,7 +70,7 @@ impl TlsFront {
             }
         });
         Ok(TlsFront {
-            url: format!("https://localhost:{}", addr.port()),
+            url: format!("https://127.0.0.1:{}", addr.port()),
             addr,
             accept,
             connections,

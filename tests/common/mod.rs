@@ -10,7 +10,8 @@ use base64::Engine;
 use lambda_http::Request;
 use live_callback_relay::Config;
 use live_callback_relay::inbound;
-use live_callback_relay::inbound::signature::{Verifier, sign};
+use live_callback_relay::inbound::callback::Callback;
+use live_callback_relay::inbound::signature::{Authentic, Verifier, sign};
 use live_callback_relay::outbound::notification::Notification;
 use serde_json::{Value, json};
 
@@ -44,13 +45,17 @@ pub fn signed(sample: &str, changes: Value) -> String {
     body.to_string()
 }
 
-/// The notification the relay builds from `body`, a push or interrupt signed with `KEY`.
-pub fn notification_of(body: &str) -> Notification {
+/// `body`, a push or interrupt signed with `KEY`, verified and decoded.
+pub fn verified(body: &str) -> Authentic<Callback> {
     let verifier = Verifier::new(vec![KEY.into()], 300, 600);
-    match inbound::read(body.as_bytes(), &verifier, NOW).expect("a verified callback") {
-        Some(callback) => Notification::plain(&callback),
-        None => panic!("not a push or interrupt callback"),
-    }
+    inbound::read(body.as_bytes(), &verifier, NOW)
+        .expect("a verified callback")
+        .expect("a push or interrupt callback")
+}
+
+/// The notification the stateless relay builds from `body`.
+pub fn notification_of(body: &str) -> Notification {
+    Notification::plain(&verified(body))
 }
 
 pub fn push_url_params() -> String {
