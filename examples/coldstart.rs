@@ -190,11 +190,15 @@ async fn main() -> Result<(), BoxError> {
     let sns = SnsStub::start().await?;
     let sns_front = TlsFront::start(&sns.addr).await?;
     let moto = Moto::start(&moto::server_path()).await?;
-    let aws_counter = FaultInjector::start(&moto.endpoint).await?;
-    let aws_front = TlsFront::start(aws_counter.url.trim_start_matches("http://")).await?;
+    // one counting forwarder, behind its own HTTPS front, per service moto plays
+    let dynamodb_counter = FaultInjector::start(&moto.endpoint).await?;
+    let dynamodb_front =
+        TlsFront::start(dynamodb_counter.url.trim_start_matches("http://")).await?;
+    let sqs_counter = FaultInjector::start(&moto.endpoint).await?;
+    let sqs_front = TlsFront::start(sqs_counter.url.trim_start_matches("http://")).await?;
     create_state_table(&moto.endpoint, "bench-state").await?;
     let (hold_queue, _) = create_hold_queue(&moto.endpoint, 30, 5).await?;
-    let hold_queue = hold_queue.replace(&moto.endpoint, &aws_front.url);
+    let hold_queue = hold_queue.replace(&moto.endpoint, &sqs_front.url);
 
     let common = vec![
         (
@@ -214,8 +218,8 @@ async fn main() -> Result<(), BoxError> {
         ("RECONNECT_WINDOW_SECS", "60".to_string()),
         ("STATE_TABLE", "bench-state".to_string()),
         ("HOLD_QUEUE_URL", hold_queue.clone()),
-        ("AWS_ENDPOINT_URL_DYNAMODB", aws_front.url.clone()),
-        ("AWS_ENDPOINT_URL_SQS", aws_front.url.clone()),
+        ("AWS_ENDPOINT_URL_DYNAMODB", dynamodb_front.url.clone()),
+        ("AWS_ENDPOINT_URL_SQS", sqs_front.url.clone()),
     ]);
 
     let mut variants: Vec<Variant> = vec![("hello-world", hello.clone(), common.clone())];
@@ -280,15 +284,17 @@ async fn main() -> Result<(), BoxError> {
         );
     }
 
-    println!(
-        "\nRequests of one warm callback, per endpoint (SNS | DynamoDB and SQS, through moto):\n"
-    );
-    println!("| function | callback | SNS | DynamoDB + SQS |");
-    println!("| --- | --- | ---: | ---: |");
+    println!("\nRequests of one warm callback, per endpoint:\n");
+    println!("| function | callback | SNS | DynamoDB | SQS |");
+    println!("| --- | --- | ---: | ---: | ---: |");
     let sns_requests = || sns.requests();
-    let aws_requests = || aws_counter.attempts().len();
-    let counters: [(&str, &dyn Fn() -> usize); 2] =
-        [("SNS", &sns_requests), ("AWS", &aws_requests)];
+    let dynamodb_requests = || dynamodb_counter.attempts().len();
+    let sqs_requests = || sqs_counter.attempts().len();
+    let counters: [(&str, &dyn Fn() -> usize); 3] = [
+        ("SNS", &sns_requests),
+        ("DynamoDB", &dynamodb_requests),
+        ("SQS", &sqs_requests),
+    ];
     let mut trips: Vec<Variant> = Vec::new();
     if let Some(baseline) = &baseline {
         trips.push(("relay, earlier release", baseline.clone(), common.clone()));
@@ -297,7 +303,10 @@ async fn main() -> Result<(), BoxError> {
     trips.push(("relay, window on", relay.clone(), windowed.clone()));
     for (name, bootstrap, env) in trips {
         for (what, counts) in round_trips(&bootstrap, &env, &counters).await? {
-            println!("| {name} | {what} | {} | {} |", counts[0], counts[1]);
+            println!(
+                "| {name} | {what} | {} | {} | {} |",
+                counts[0], counts[1], counts[2]
+            );
         }
     }
     let size = |path: &Path| std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
