@@ -8,7 +8,8 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export MOTO_SERVER := $(CURDIR)/$(VENV)/bin/moto_server
 BOOTSTRAP := target/lambda/live-callback-relay/bootstrap
 
-.PHONY: demo test venv check unit e2e lint-template scan-template release-build load fuzz bench
+.PHONY: demo test venv check unit tools-test e2e lint-template scan-template release-build load fuzz bench \
+	local-stack verify tencent-connect
 
 ## demo: the relay on one machine, with moto's SNS/SQS and four subscribers
 demo: $(VENV_READY)
@@ -16,7 +17,7 @@ demo: $(VENV_READY)
 	RELAY_BOOTSTRAP=target/debug/live-callback-relay target/debug/examples/demo
 
 ## test: everything CI checks
-test: check unit e2e lint-template scan-template release-build
+test: check unit tools-test e2e lint-template scan-template release-build
 
 venv: $(VENV_READY)
 $(VENV_READY): tools/requirements.txt tools/constraints.txt
@@ -30,6 +31,10 @@ check:
 
 unit:
 	cargo test --workspace
+
+## tools-test: the go-live commands' own tests (plans, idempotence, masking)
+tools-test: $(VENV_READY)
+	cd tools && ../$(VENV)/bin/python -m unittest discover -s . -p 'test_*.py'
 
 ## e2e: every test that needs moto (marked #[ignore] for a plain `cargo test`)
 e2e: $(VENV_READY)
@@ -78,3 +83,29 @@ fuzz:
 release-build: $(VENV_READY)
 	cargo lambda build --release --x86-64
 	@stat -c 'bootstrap (x86_64, release): %s bytes' $(BOOTSTRAP)
+
+## Going live (README, "Go live in three commands"). STACK and REGION name the deployed
+## stack; verify and tencent-connect read its outputs, and the callback key from
+## CALLBACK_KEY or the stack's CallbackKeysSecretId.
+STACK ?= live-callback-relay
+REGION ?= $(or $(AWS_REGION),$(AWS_DEFAULT_REGION))
+DOMAIN ?=
+APP ?= live
+DRY_RUN ?=
+
+## verify: signed test callbacks through the deployed stack, observed on temporary queues
+verify: $(VENV_READY)
+	$(VENV)/bin/python tools/verify.py --stack $(STACK) $(if $(REGION),--region $(REGION))
+
+## tencent-connect: Tencent's callback template and binding pointed at the stack
+## (TENCENTCLOUD_SECRET_ID/KEY; DOMAIN=<push domain>; DRY_RUN=1 prints the calls)
+tencent-connect: $(VENV_READY)
+	@test -n "$(DOMAIN)" || { echo "set DOMAIN=<your push domain>, e.g. make tencent-connect DOMAIN=push.example.com" >&2; exit 2; }
+	$(VENV)/bin/python tools/tencent_connect.py --stack $(STACK) $(if $(REGION),--region $(REGION)) \
+	  --domain $(DOMAIN) --app $(APP) $(if $(DRY_RUN),--dry-run)
+
+## local-stack: a deployed stack played on this machine (moto + the real bootstrap), for
+## trying verify and tencent-connect DRY_RUN=1 without AWS; prints what to export
+local-stack: $(VENV_READY)
+	cargo build --quiet --bin live-callback-relay --example local_stack
+	RELAY_BOOTSTRAP=target/debug/live-callback-relay target/debug/examples/local_stack

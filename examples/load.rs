@@ -108,7 +108,10 @@ async fn main() -> Result<(), String> {
     let mut seen: HashMap<&str, usize> = HashMap::new();
     for n in &published {
         // `<sequence>-<start|stop>-<digest>`: what the expectations name is before the digest
-        let named = n.event_id.rsplit_once('-').map_or(n.event_id.as_str(), |(n, _)| n);
+        let named = n
+            .event_id
+            .rsplit_once('-')
+            .map_or(n.event_id.as_str(), |(n, _)| n);
         *seen.entry(named).or_default() += 1;
     }
     let verified = expected

@@ -385,7 +385,7 @@ async fn a_hold_that_keeps_failing_lands_in_the_dead_letter_queue_and_is_announc
 
     // the operator's redrive: the dead letter back to the hold queue, SNS back
     stack.sns.resume().await.expect("proxy back");
-    let sqs = local_stack::aws::sqs_client_for(&stack.moto.endpoint);
+    let sqs = local_stack::aws::sqs_client(&stack.moto.endpoint);
     sqs.send_message()
         .queue_url(&windowed.hold_queue)
         .message_body(dead[0].to_string())
@@ -429,7 +429,7 @@ async fn two_instances_racing_a_start_against_an_expiry_decide_exactly_one_outco
         .expect("200");
     }
     tokio::time::sleep(Duration::from_secs(WINDOW_SECS + 1)).await;
-    let sqs = local_stack::aws::sqs_client_for(&stack.moto.endpoint);
+    let sqs = local_stack::aws::sqs_client(&stack.moto.endpoint);
     let mut holds = Vec::new();
     while holds.len() < STREAMS {
         let batch = sqs

@@ -35,11 +35,11 @@ pub fn sns_config(endpoint: &str) -> aws_sdk_sns::config::Builder {
         .credentials_provider(credentials())
 }
 
-fn sns_client(endpoint: &str) -> aws_sdk_sns::Client {
+pub fn sns_client(endpoint: &str) -> aws_sdk_sns::Client {
     aws_sdk_sns::Client::from_conf(sns_config(endpoint).build())
 }
 
-fn sqs_client(endpoint: &str) -> aws_sdk_sqs::Client {
+pub fn sqs_client(endpoint: &str) -> aws_sdk_sqs::Client {
     aws_sdk_sqs::Client::from_conf(
         aws_sdk_sqs::Config::builder()
             .endpoint_url(endpoint)
@@ -242,10 +242,6 @@ pub async fn create_hold_queue(
         .queue_url
         .ok_or("no queue URL")?;
     Ok((queue, dead_letters))
-}
-
-pub fn sqs_client_for(endpoint: &str) -> aws_sdk_sqs::Client {
-    sqs_client(endpoint)
 }
 
 async fn create_queue(sqs: &aws_sdk_sqs::Client, name: &str) -> Result<String, BoxError> {

@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use tokio::task::JoinHandle;
 
 use crate::BoxError;
-use crate::aws::{REGION, sqs_client_for};
+use crate::aws::{REGION, sqs_client};
 use crate::function_host::FunctionHost;
 
 pub struct EventSourceMapping {
@@ -34,7 +34,7 @@ impl EventSourceMapping {
         queue_url: &str,
         function: Arc<FunctionHost>,
     ) -> EventSourceMapping {
-        let sqs = sqs_client_for(endpoint);
+        let sqs = sqs_client(endpoint);
         let queue_url = queue_url.to_string();
         let invocations = Arc::new(AtomicUsize::new(0));
         let counter = invocations.clone();

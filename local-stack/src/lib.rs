@@ -3,6 +3,7 @@
 
 pub mod aws;
 pub mod cgroup;
+pub mod deployment;
 pub mod event_source;
 pub mod faults;
 pub mod function_host;
@@ -46,4 +47,14 @@ pub fn free_port() -> std::io::Result<u16> {
     Ok(std::net::TcpListener::bind("127.0.0.1:0")?
         .local_addr()?
         .port())
+}
+
+/// Waits for Ctrl-C or a termination signal.
+pub async fn until_interrupted() -> std::io::Result<()> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut terminate = signal(SignalKind::terminate())?;
+    tokio::select! {
+        interrupted = tokio::signal::ctrl_c() => interrupted,
+        _ = terminate.recv() => Ok(()),
+    }
 }

@@ -1,6 +1,7 @@
 //! Builders shared by the integration tests: signed callbacks and gateway events.
 #![allow(dead_code)]
 
+pub mod extremes;
 pub mod stack;
 
 use std::io::Write;

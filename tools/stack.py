@@ -1,0 +1,86 @@
+"""What the go-live commands (`verify.py`, `tencent_connect.py`) read from a deployed stack:
+its outputs, and the callback key, which is never printed.
+
+The key comes from the environment (`CALLBACK_KEY`), or from the Secrets Manager secret
+the stack was deployed with (`CallbackKeysSecretId`); `CallbackKeys` itself is a NoEcho
+parameter that CloudFormation does not give back.
+"""
+
+import json
+import os
+from dataclasses import dataclass
+
+
+class StackError(Exception):
+    """The stack, or something it needs, is not as expected; the text says what to do."""
+
+
+@dataclass(frozen=True)
+class Stack:
+    name: str
+    region: str
+    callback_url: str
+    topic_arn: str
+    filter_presets: dict
+    window_secs: int
+    key_secret_id: str
+
+    def callback_key(self, environ=os.environ) -> str:
+        """The first callback key: `CALLBACK_KEY`, or the first of the stack's secret."""
+        key = environ.get("CALLBACK_KEY", "").strip()
+        if not key and self.key_secret_id:
+            key = secret_key(self, self.key_secret_id)
+        if not key:
+            raise StackError(
+                "no callback key: set CALLBACK_KEY to the key Tencent signs with "
+                "(the stack's CallbackKeys), or deploy with CallbackKeysSecretId"
+            )
+        return key.split(",")[0].strip()
+
+
+def session(region: str):
+    import boto3
+
+    return boto3.session.Session(region_name=region)
+
+
+def describe(name: str, region: str, path_secret: str = "") -> Stack:
+    """The stack `name`'s outputs, with `path_secret` in place of the URL's placeholder."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        found = session(region).client("cloudformation").describe_stacks(StackName=name)
+    except ClientError as e:
+        raise StackError(f"stack {name} in {region}: {e.response['Error']['Message']}") from e
+    except BotoCoreError as e:
+        raise StackError(f"stack {name} in {region}: {e}") from e
+    stack = found["Stacks"][0]
+    outputs = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
+    parameters = {p["ParameterKey"]: p.get("ParameterValue", "") for p in stack.get("Parameters", [])}
+    missing = [k for k in ("CallbackUrl", "TopicArn") if k not in outputs]
+    if missing:
+        raise StackError(f"stack {name} has no output {', '.join(missing)}: is it a live-callback-relay stack?")
+    url = outputs["CallbackUrl"]
+    if "${CallbackPathSecret}" in url:
+        if not path_secret:
+            raise StackError("the stack's callback URL has a secret path segment: set CALLBACK_PATH_SECRET")
+        url = url.replace("${CallbackPathSecret}", path_secret)
+    return Stack(
+        name=name,
+        region=region,
+        callback_url=url,
+        topic_arn=outputs["TopicArn"],
+        filter_presets=json.loads(outputs.get("FilterPresets", "{}")),
+        window_secs=int(outputs.get("ReconnectWindowSecs", "0")),
+        key_secret_id=parameters.get("CallbackKeysSecretId", ""),
+    )
+
+
+def secret_key(stack: Stack, secret_id: str) -> str:
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        secret = session(stack.region).client("secretsmanager").get_secret_value(SecretId=secret_id)
+    except (BotoCoreError, ClientError) as e:
+        raise StackError(f"the stack's key secret {secret_id} could not be read ({type(e).__name__})") from e
+    return secret.get("SecretString", "")

@@ -1,0 +1,188 @@
+"""`make tencent-connect`: point Tencent Cloud's live streaming at a deployed relay.
+
+Creates or updates a callback template (`CreateLiveCallbackTemplate` /
+`ModifyLiveCallbackTemplate`: stream begin and end URLs = the stack's CallbackUrl,
+CallbackKey = the stack's key) and binds it to a push domain and app name
+(`CreateLiveCallbackRule`), through Tencent's own API (`tencentcloud-sdk-python-live`),
+with `TENCENTCLOUD_SECRET_ID` / `TENCENTCLOUD_SECRET_KEY`. It reads what Tencent has
+first, and changes only what differs: running it twice changes nothing. `--dry-run`
+prints the calls it would make, the key masked (`--offline` plans against an empty
+account without calling Tencent). A new binding takes 5 to 10 minutes to apply.
+"""
+
+import argparse
+import json
+import os
+import re
+import sys
+from dataclasses import dataclass, field
+
+from stack import StackError, describe
+
+MASK = "***"
+DEFAULT_ENDPOINT = "live.tencentcloudapi.com"
+
+
+@dataclass(frozen=True)
+class Desired:
+    template_name: str
+    callback_url: str
+    callback_key: str
+    domain: str
+    app: str
+
+    def template_fields(self) -> dict:
+        return {
+            "StreamBeginNotifyUrl": self.callback_url,
+            "StreamEndNotifyUrl": self.callback_url,
+            "CallbackKey": self.callback_key,
+        }
+
+
+@dataclass
+class Call:
+    action: str
+    params: dict = field(default_factory=dict)
+
+    def shown(self) -> str:
+        masked = {k: (MASK if k == "CallbackKey" else v) for k, v in self.params.items()}
+        return f"{self.action} {json.dumps(masked, ensure_ascii=False, sort_keys=True)}"
+
+
+# What a template created by this plan is called until Tencent gives it an id.
+NEW_TEMPLATE = "<the new template's id>"
+
+
+def template_name(stack_name: str) -> str:
+    """Tencent's console allows 30 characters of letters, digits, `_` and `-`."""
+    return ("lcr-" + re.sub(r"[^A-Za-z0-9_-]", "-", stack_name))[:30]
+
+
+def plan(templates: list, rules: list, desired: Desired) -> list:
+    """The calls that make Tencent's templates and rules (as `DescribeLiveCallbackTemplates`
+    and `DescribeLiveCallbackRules` list them) match `desired`; none when they already do."""
+    calls = []
+    ours = next((t for t in templates if t.get("TemplateName") == desired.template_name), None)
+    if ours is None:
+        calls.append(Call("CreateLiveCallbackTemplate", {
+            "TemplateName": desired.template_name,
+            "Description": "live-callback-relay: stream begin and end callbacks",
+            **desired.template_fields(),
+        }))
+        template_id = NEW_TEMPLATE
+    else:
+        template_id = ours["TemplateId"]
+        changed = {k: v for k, v in desired.template_fields().items() if ours.get(k) != v}
+        if changed:
+            calls.append(Call("ModifyLiveCallbackTemplate", {"TemplateId": template_id, **changed}))
+    bound = next(
+        (r for r in rules if r.get("DomainName") == desired.domain and r.get("AppName") == desired.app),
+        None,
+    )
+    if bound is not None and bound.get("TemplateId") == template_id:
+        return calls
+    if bound is not None:
+        # what CreateLiveCallbackRule does to an existing binding is not documented
+        calls.append(Call("DeleteLiveCallbackRule", {"DomainName": desired.domain, "AppName": desired.app}))
+    calls.append(Call("CreateLiveCallbackRule", {
+        "DomainName": desired.domain,
+        "AppName": desired.app,
+        "TemplateId": template_id,
+    }))
+    return calls
+
+
+class Tencent:
+    """Tencent's live API, through its SDK (imported only when Tencent is called)."""
+
+    def __init__(self):
+        from tencentcloud.common import credential
+        from tencentcloud.common.profile.client_profile import ClientProfile
+        from tencentcloud.common.profile.http_profile import HttpProfile
+        from tencentcloud.live.v20180801 import live_client, models
+
+        self.models = models
+        try:
+            credentials = credential.EnvironmentVariableCredential().get_credential()
+        except Exception as e:
+            raise StackError(f"Tencent credentials: {e}") from e
+        if credentials is None:
+            raise StackError("set TENCENTCLOUD_SECRET_ID and TENCENTCLOUD_SECRET_KEY")
+        endpoint = os.environ.get("TENCENTCLOUD_LIVE_ENDPOINT", DEFAULT_ENDPOINT)
+        profile = ClientProfile(httpProfile=HttpProfile(endpoint=endpoint, reqTimeout=30))
+        self.client = live_client.LiveClient(credentials, "", profile)
+
+    def call(self, action: str, params: dict) -> dict:
+        from tencentcloud.common.exception.tencent_cloud_sdk_exception import TencentCloudSDKException
+
+        request = getattr(self.models, f"{action}Request")()
+        request.from_json_string(json.dumps(params))
+        try:
+            return json.loads(getattr(self.client, action)(request).to_json_string())
+        except TencentCloudSDKException as e:
+            raise StackError(f"{action}: {e.get_code()}: {e.get_message()}") from e
+
+    def state(self) -> tuple:
+        templates = self.call("DescribeLiveCallbackTemplates", {}).get("Templates") or []
+        rules = self.call("DescribeLiveCallbackRules", {}).get("Rules") or []
+        return templates, rules
+
+
+def apply(calls: list, call) -> None:
+    """Makes `calls` through `call(action, params) -> answer`, the new template's id in
+    place of NEW_TEMPLATE once Tencent has given it."""
+    created = None
+    for planned in calls:
+        params = {k: (created if v == NEW_TEMPLATE else v) for k, v in planned.params.items()}
+        answer = call(planned.action, params)
+        print(f"done: {Call(planned.action, params).shown()}")
+        if planned.action == "CreateLiveCallbackTemplate":
+            created = answer["TemplateId"]
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--stack", required=True, help="the deployed stack's name")
+    parser.add_argument("--region", default=os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION"))
+    parser.add_argument("--domain", required=True, help="the push domain to bind, e.g. push.example.com")
+    parser.add_argument("--app", default="live", help="the push path (AppName); Tencent's default is live")
+    parser.add_argument("--dry-run", action="store_true", help="print the calls; change nothing")
+    parser.add_argument("--offline", action="store_true", help="with --dry-run: plan for an empty account, without calling Tencent")
+    args = parser.parse_args(argv)
+    if args.offline and not args.dry_run:
+        print("--offline plans without reading Tencent: it needs --dry-run", file=sys.stderr)
+        return 2
+    if not args.region:
+        print("no region: pass --region or set AWS_REGION", file=sys.stderr)
+        return 2
+    try:
+        stack = describe(args.stack, args.region, os.environ.get("CALLBACK_PATH_SECRET", ""))
+        desired = Desired(
+            template_name=template_name(stack.name),
+            callback_url=stack.callback_url,
+            callback_key=stack.callback_key(),
+            domain=args.domain,
+            app=args.app,
+        )
+        tencent = None if args.offline else Tencent()
+        templates, rules = ([], []) if tencent is None else tencent.state()
+        calls = plan(templates, rules, desired)
+        print(f"template {desired.template_name}: {desired.callback_url}, bound to {desired.domain}/{desired.app}")
+        if not calls:
+            print("Tencent already matches: nothing to change")
+            return 0
+        if args.dry_run:
+            print("would call:" + (" (planned for an empty account)" if args.offline else ""))
+            for call in calls:
+                print(f"  {call.shown()}")
+            return 0
+        apply(calls, tencent.call)
+        print("a new binding takes 5 to 10 minutes to apply at Tencent; then run make verify")
+    except StackError as e:
+        print(f"cannot connect Tencent: {e}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

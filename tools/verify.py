@@ -1,0 +1,373 @@
+"""`make verify`: does a deployed relay work, end to end, on its own stack?
+
+It subscribes temporary SQS queues to the stack's topic (one unfiltered, one per filter
+preset the stack reports, with the same policies), sends signed test callbacks to the
+stack's CallbackUrl under a stream name of its own (a start; with the reconnect window,
+a blip that must be resumed and a drop that must be announced, then recovered; without
+it, an abnormal stop; a forged and an expired callback that must be refused), reads
+what each queue receives, and prints a table: check, expected, observed, pass or fail,
+with the likely cause of a failure. It removes what it created (subscriptions first,
+then queues), also when interrupted; every queue is tagged with the run, and
+`--leftovers` removes what an earlier run could not.
+
+What it proves on AWS that the local run cannot: that SNS evaluates attribute filter
+policies for the relay's JSON-structured messages, whether SNS puts MessageAttributes
+in the envelope it delivers, that the function's IAM permissions, the hold queue's
+event source mapping and the key match what Tencent will send.
+
+Exit status: 0 when every check passes, 1 when one fails, 2 when it could not run.
+"""
+
+import argparse
+import hashlib
+import json
+import os
+import secrets
+import signal
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from stack import Stack, StackError, describe, session
+
+TAG = "live-callback-relay-verifier"
+SCHEMA = Path(__file__).resolve().parent.parent / "schema" / "notification.schema.json"
+TX_SECRET = "0f1e2d3c4b5a69788796a5b4c3d2e1f0"
+SEED_START = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "seed_push_start.json"
+
+
+@dataclass
+class Check:
+    name: str
+    expected: str
+    observed: str
+    passed: bool
+    cause: str = ""
+
+
+@dataclass
+class Run:
+    stack: Stack
+    key: str
+    run_id: str
+    settle_secs: float
+    timeout_secs: float
+    checks: list = field(default_factory=list)
+    queues: dict = field(default_factory=dict)
+    subscriptions: list = field(default_factory=list)
+
+    @property
+    def stream(self) -> str:
+        return f"lcr-verify-{self.run_id}"
+
+    def check(self, name, expected, observed, passed, cause=""):
+        self.checks.append(Check(name, shown(expected), shown(observed), bool(passed), "" if passed else cause))
+
+
+def shown(value) -> str:
+    """A list of events as `started, resumed`; anything else as it prints."""
+    if isinstance(value, list):
+        return ", ".join(str(v).removeprefix("stream.") for v in value) or "(none)"
+    return str(value)
+
+
+def callback(run: Run, event_type: int, sequence: str, errcode: int = 0, *, key=None, t=None) -> dict:
+    now = int(time.time())
+    t = now + 600 if t is None else t
+    body = json.loads(SEED_START.read_text())
+    body.update(
+        event_type=event_type,
+        t=t,
+        sign=hashlib.md5(f"{key or run.key}{t}".encode()).hexdigest(),
+        appid=1,
+        app="verify.live-callback-relay",
+        appname="live",
+        stream_id=run.stream,
+        channel_id=run.stream,
+        event_time=now,
+        sequence=f"{run.run_id}-{sequence}",
+        errcode=errcode,
+        stream_param=f"txSecret={TX_SECRET}&txTime=65A0B1C2",
+    )
+    if event_type == 0:
+        body["push_duration"] = "60000"
+    return body
+
+
+def post(run: Run, body: dict) -> int:
+    request = urllib.request.Request(
+        run.stack.callback_url,
+        data=json.dumps(body).encode(),
+        headers={"Content-Type": "application/json"},
+        method="POST",
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=30) as answer:
+            return answer.status
+    except urllib.error.HTTPError as e:
+        return e.code
+    except (urllib.error.URLError, TimeoutError) as e:
+        raise StackError(f"the callback URL {run.stack.callback_url} is unreachable: {e}") from e
+
+
+def status_cause(status: int) -> str:
+    return {
+        401: "wrong key: CALLBACK_KEY (or the stack's secret) is not one of the stack's CallbackKeys",
+        404: "wrong URL: the route is POST /callback, with CALLBACK_PATH_SECRET if the stack has one",
+        503: "the function could not publish or record: see its log (sns:Publish, the topic's region, the state table, the hold queue)",
+    }.get(status, "see the function's log")
+
+
+def create_queues(run: Run, sqs, sns) -> None:
+    presets = {"unfiltered": None, **run.stack.filter_presets}
+    for label, policy in presets.items():
+        name = f"lcr-verify-{run.run_id}-{label}"[:80]
+        url = sqs.create_queue(QueueName=name, tags={TAG: run.run_id})["QueueUrl"]
+        run.queues[label] = url
+        arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        access = {
+            "Version": "2012-10-17",
+            "Statement": [{
+                "Effect": "Allow",
+                "Principal": {"Service": "sns.amazonaws.com"},
+                "Action": "sqs:SendMessage",
+                "Resource": arn,
+                "Condition": {"ArnEquals": {"aws:SourceArn": run.stack.topic_arn}},
+            }],
+        }
+        sqs.set_queue_attributes(QueueUrl=url, Attributes={"Policy": json.dumps(access)})
+        attributes = {"FilterPolicy": json.dumps(policy)} if policy else {}
+        subscription = sns.subscribe(
+            TopicArn=run.stack.topic_arn,
+            Protocol="sqs",
+            Endpoint=arn,
+            Attributes=attributes,
+            ReturnSubscriptionArn=True,
+        )["SubscriptionArn"]
+        run.subscriptions.append(subscription)
+
+
+def cleanup(run: Run, sqs, sns) -> None:
+    for subscription in run.subscriptions:
+        try:
+            sns.unsubscribe(SubscriptionArn=subscription)
+        except Exception as e:  # keep removing the rest
+            print(f"could not remove subscription {subscription}: {e}", file=sys.stderr)
+    for url in run.queues.values():
+        try:
+            sqs.delete_queue(QueueUrl=url)
+        except Exception as e:
+            print(f"could not remove queue {url}: {e}", file=sys.stderr)
+
+
+def remove_leftovers(stack: Stack) -> int:
+    """Removes every queue and subscription an earlier run left behind."""
+    aws = session(stack.region)
+    sqs, sns = aws.client("sqs"), aws.client("sns")
+    removed = 0
+    for url in sqs.list_queues(QueueNamePrefix="lcr-verify-").get("QueueUrls", []):
+        if TAG not in sqs.list_queue_tags(QueueUrl=url).get("Tags", {}):
+            continue
+        arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        for page in sns.get_paginator("list_subscriptions_by_topic").paginate(TopicArn=stack.topic_arn):
+            for subscription in page["Subscriptions"]:
+                if subscription["Endpoint"] == arn:
+                    sns.unsubscribe(SubscriptionArn=subscription["SubscriptionArn"])
+        sqs.delete_queue(QueueUrl=url)
+        removed += 1
+    return removed
+
+
+def matches(policy, event: str) -> bool:
+    """Whether a preset's policy (an `event` list, as the template's presets are) passes `event`."""
+    if policy is None:
+        return True
+    return set(policy) == {"event"} and event in policy["event"]
+
+
+def receive(run: Run, sqs, expected: dict) -> dict:
+    """Every message each queue receives until it holds what is expected (or the timeout),
+    and then for `settle_secs` more, so that anything unexpected shows too."""
+    received = {label: [] for label in run.queues}
+    deadline = time.monotonic() + run.timeout_secs
+    settled_at = None
+    while time.monotonic() < deadline:
+        for label, url in run.queues.items():
+            batch = sqs.receive_message(
+                QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1, MessageAttributeNames=["All"]
+            ).get("Messages", [])
+            for message in batch:
+                received[label].append(json.loads(message["Body"]))
+                sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+        complete = all(len(received[label]) >= len(expected[label]) for label in run.queues)
+        if complete and settled_at is None:
+            settled_at = time.monotonic()
+        if settled_at is not None and time.monotonic() - settled_at >= run.settle_secs:
+            break
+    return received
+
+
+def events_of(envelopes: list) -> list:
+    events = []
+    for envelope in envelopes:
+        try:
+            events.append(json.loads(envelope["Message"])["event"])
+        except (KeyError, TypeError, ValueError):
+            events.append("(not a relay document)")
+    return events
+
+
+def verify(run: Run) -> None:
+    aws = session(run.stack.region)
+    sqs, sns = aws.client("sqs"), aws.client("sns")
+    try:
+        create_queues(run, sqs, sns)
+        if run.settle_secs:
+            time.sleep(run.settle_secs)  # filter policies take effect within moments
+        told = send_story(run)
+        expected = {
+            label: [e for e in told if matches(run.stack.filter_presets.get(label), e)]
+            for label in run.queues
+        }
+        received = receive(run, sqs, expected)
+        judge(run, expected, received)
+    finally:
+        cleanup(run, sqs, sns)
+
+
+def send_story(run: Run) -> list:
+    """Sends the test callbacks, checks their answers, and returns the events they must tell."""
+    def send(name, body, expected_status=200):
+        status = post(run, body)
+        cause = "the function accepted a forged or expired callback: check CALLBACK_KEYS and the clock" if expected_status == 401 else status_cause(status)
+        run.check(f"callback: {name}", expected_status, status, status == expected_status, cause)
+        return status == expected_status
+
+    other_key = secrets.token_hex(8)
+    send("forged (signed with another key)", callback(run, 1, "forged", key=other_key), 401)
+    send("expired (t an hour ago)", callback(run, 1, "expired", t=int(time.time()) - 3600), 401)
+    if not send("start", callback(run, 1, "a")):
+        return []  # nothing else can work: the cause is in the table
+    if run.stack.window_secs == 0:
+        send("abnormal stop", callback(run, 0, "a", errcode=13))
+        return ["stream.started", "stream.stopped_abnormally"]
+    send("blip: abnormal stop", callback(run, 0, "a", errcode=14))
+    send("blip: start again", callback(run, 1, "b"))
+    send("drop: abnormal stop", callback(run, 0, "b", errcode=13))
+    wait = run.stack.window_secs + 5
+    print(f"waiting {wait} s for the drop to be held past the {run.stack.window_secs} s window ...", flush=True)
+    time.sleep(wait)
+    send("recovery: start", callback(run, 1, "c"))
+    return ["stream.started", "stream.resumed", "stream.stopped_abnormally", "stream.recovered"]
+
+
+def judge(run: Run, expected: dict, received: dict) -> None:
+    import jsonschema
+
+    validator = jsonschema.Draft202012Validator(json.loads(SCHEMA.read_text()))
+    for label in run.queues:
+        policy = run.stack.filter_presets.get(label)
+        observed = events_of(received[label])
+        cause = (
+            "the function did not publish these (its log), NOTIFY_EVENTS leaves them out, or, for "
+            "stream.stopped_abnormally, the hold queue's event source mapping did not hand the drop back"
+            if label == "unfiltered"
+            else "the filter policy was not applied as documented (attribute filters on JSON-structured messages)"
+        )
+        name = "queue, unfiltered" if policy is None else f"queue, preset {label} {json.dumps(policy, separators=(',', ':'))}"
+        run.check(name, expected[label], observed, sorted(observed) == sorted(expected[label]), cause)
+    documents, invalid, leaked, attributes = 0, [], 0, 0
+    for envelopes in received.values():
+        for envelope in envelopes:
+            message = envelope.get("Message", "")
+            leaked += TX_SECRET in message
+            attributes += bool(envelope.get("MessageAttributes"))
+            try:
+                document = json.loads(message)
+                documents += 1
+                errors = sorted(validator.iter_errors(document), key=str)
+                if errors:
+                    invalid.append(f"{document.get('event')}: {errors[0].message}")
+                if document.get("stream_id") != run.stream:
+                    invalid.append(f"a document of another stream: {document.get('stream_id')}")
+            except ValueError:
+                invalid.append("a message that is not JSON")
+    if documents or any(expected.values()):
+        run.check(
+            "documents valid against schema/notification.schema.json",
+            f"{documents} of {documents}",
+            f"{documents - len(invalid)} of {documents}" + (f" ({invalid[0]})" if invalid else ""),
+            documents > 0 and not invalid,
+            "the deployed function is of another version than this schema",
+        )
+    run.check("push-URL token masked in every message", "0 leaks", f"{leaked} leaks", leaked == 0, "the deployed function does not redact stream_param")
+    total = sum(len(v) for v in received.values())
+    print(
+        f"MessageAttributes in the SNS envelope: {attributes} of {total} deliveries "
+        "(informational: AWS does not promise them for JSON-structured messages; the document holds every value)"
+    )
+
+
+def table(run: Run) -> str:
+    rows = [("check", "expected", "observed", "result")]
+    rows += [(c.name, c.expected, c.observed, "pass" if c.passed else "FAIL") for c in run.checks]
+    widths = [max(len(r[i]) for r in rows) for i in range(4)]
+    lines = [" | ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)) for row in rows]
+    lines.insert(1, "-+-".join("-" * w for w in widths))
+    causes = [f"  - {c.name}: {c.cause}" for c in run.checks if not c.passed and c.cause]
+    if causes:
+        lines += ["", "likely causes:"] + causes
+    return "\n".join(lines)
+
+
+def interrupted(*_):
+    """A termination signal cleans up as an interruption does."""
+    raise KeyboardInterrupt
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--stack", required=True, help="the stack's name")
+    parser.add_argument("--region", default=os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION"))
+    parser.add_argument("--settle", type=float, default=10.0, help="seconds to let subscriptions and deliveries settle")
+    parser.add_argument("--timeout", type=float, default=120.0, help="seconds to wait for deliveries")
+    parser.add_argument("--leftovers", action="store_true", help="only remove what earlier runs left behind")
+    args = parser.parse_args(argv)
+    if not args.region:
+        print("no region: pass --region or set AWS_REGION", file=sys.stderr)
+        return 2
+    signal.signal(signal.SIGTERM, interrupted)
+    try:
+        stack = describe(args.stack, args.region, os.environ.get("CALLBACK_PATH_SECRET", ""))
+        if args.leftovers:
+            print(f"removed {remove_leftovers(stack)} queues left by earlier runs")
+            return 0
+        run = Run(
+            stack=stack,
+            key=stack.callback_key(),
+            run_id=time.strftime("%Y%m%d%H%M%S") + secrets.token_hex(2),
+            settle_secs=args.settle,
+            timeout_secs=args.timeout + stack.window_secs,
+        )
+        print(
+            f"verifying stack {stack.name} ({stack.region}): {stack.callback_url}, topic {stack.topic_arn}, "
+            f"reconnect window {stack.window_secs} s, presets {', '.join(stack.filter_presets) or 'none'}; "
+            f"test stream {run.stream}",
+            flush=True,
+        )
+        verify(run)
+    except StackError as e:
+        print(f"cannot verify: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted; what was created is removed", file=sys.stderr)
+        return 2
+    print(table(run))
+    return 0 if all(c.passed for c in run.checks) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
