@@ -26,6 +26,9 @@ pub enum Rejection {
     /// The stream's state or the hold could not be written: nothing was decided for good.
     #[error("not recorded: {0}")]
     NotRecorded(String),
+    /// A recovery is told only after its drop's announcement, which is not published yet.
+    #[error("the recovery of {0} waits for the drop's announcement")]
+    AnnouncementPending(String),
 }
 
 impl Rejection {
@@ -36,9 +39,9 @@ impl Rejection {
             Rejection::Inbound(InboundError::Malformed(_)) => StatusCode::BAD_REQUEST,
             Rejection::Inbound(InboundError::Unauthorized(_)) => StatusCode::UNAUTHORIZED,
             Rejection::InFlight => StatusCode::CONFLICT,
-            Rejection::NotPublished(_) | Rejection::NotRecorded(_) => {
-                StatusCode::SERVICE_UNAVAILABLE
-            }
+            Rejection::NotPublished(_)
+            | Rejection::NotRecorded(_)
+            | Rejection::AnnouncementPending(_) => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 
@@ -52,6 +55,9 @@ impl Rejection {
             Rejection::InFlight => "already being published; retry later",
             Rejection::NotPublished(_) => "notification not published; retry later",
             Rejection::NotRecorded(_) => "callback not recorded; retry later",
+            Rejection::AnnouncementPending(_) => {
+                "the stream's drop is being announced; retry later"
+            }
         }
     }
 }

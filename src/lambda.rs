@@ -5,6 +5,7 @@
 
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
+use futures_util::future::join_all;
 use lambda_http::aws_lambda_events::apigw::{ApiGatewayProxyResponse, ApiGatewayV2httpResponse};
 use lambda_http::http::header::SET_COOKIE;
 use lambda_http::http::{HeaderValue, StatusCode};
@@ -104,19 +105,23 @@ pub async fn answer<P: Publisher, M: Mode>(
     })
 }
 
+/// Handles a batch's holds concurrently: one slow publish must not leave the rest of the
+/// batch to the function's timeout.
 async fn holds<P: Publisher, M: Mode>(
     relay: &Relay<P, M>,
     batch: SqsBatch,
     now: u64,
 ) -> BatchResponse {
-    let mut response = BatchResponse::default();
-    for record in batch.records {
+    let handled = join_all(batch.records.into_iter().map(|record| async move {
         let started = Instant::now();
         let mut report = Report::default();
         let handled = relay.on_hold(&record.body, now, &mut report).await;
         let elapsed_us = started.elapsed().as_micros() as u64;
         match handled {
-            Ok(()) => log_line("hold", StatusCode::OK, &report, None, elapsed_us),
+            Ok(()) => {
+                log_line("hold", StatusCode::OK, &report, None, elapsed_us);
+                None
+            }
             Err(e) => {
                 log_line(
                     "hold",
@@ -125,13 +130,16 @@ async fn holds<P: Publisher, M: Mode>(
                     Some(&e),
                     elapsed_us,
                 );
-                response.batch_item_failures.push(ItemFailure {
+                Some(ItemFailure {
                     item_identifier: record.message_id,
-                });
+                })
             }
         }
+    }))
+    .await;
+    BatchResponse {
+        batch_item_failures: handled.into_iter().flatten().collect(),
     }
-    response
 }
 
 /// What lambda_http answers a REST API (payload 1.0) with.

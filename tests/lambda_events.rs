@@ -7,7 +7,10 @@ use common::*;
 use lambda_runtime::{Context, LambdaEvent};
 use live_callback_relay::Relay;
 use live_callback_relay::lambda::answer;
+use live_callback_relay::meaning::classify::Event;
+use live_callback_relay::outbound::notification::Notification;
 use live_callback_relay::ports::hold_queue::{Hold, MemoryHoldQueue};
+use live_callback_relay::ports::publish::{PublishError, Publisher};
 use live_callback_relay::ports::recording::RecordingPublisher;
 use live_callback_relay::ports::stream_log::MemoryStreamLog;
 use live_callback_relay::relay::windowed::Windowed;
@@ -78,7 +81,7 @@ async fn a_batch_of_holds_reports_exactly_the_records_that_failed() {
     relay.handle(post(&stop), NOW).await;
     let due = relay.mode().queue.take().remove(0).to_message();
     let early = Hold {
-        held_at: NOW,
+        verified_at: NOW,
         deadline: NOW + 500,
         body: stop.clone(),
     }
@@ -103,6 +106,60 @@ async fn a_batch_of_holds_reports_exactly_the_records_that_failed() {
         1,
         "the early hold, parked again"
     );
+}
+
+/// Publishes an announced drop only once as many are under way together as the barrier
+/// waits for.
+struct Rendezvous(tokio::sync::Barrier, RecordingPublisher);
+
+impl Publisher for Rendezvous {
+    async fn publish(&self, notification: &Notification) -> Result<String, PublishError> {
+        if notification.event == Event::StoppedAbnormally {
+            self.0.wait().await;
+        }
+        self.1.publish(notification).await
+    }
+}
+
+#[tokio::test]
+async fn the_holds_of_a_batch_are_handled_together() {
+    let relay = Relay::new(
+        &config(None),
+        Rendezvous(tokio::sync::Barrier::new(2), RecordingPublisher::new()),
+    )
+    .with_mode(Windowed {
+        log: MemoryStreamLog::new(),
+        queue: MemoryHoldQueue::new(),
+        window_secs: 60,
+    });
+    for stream in ["one", "two"] {
+        relay
+            .handle(post(&signed(START, json!({"stream_id": stream}))), NOW)
+            .await;
+        let stop = signed(INTERRUPT, json!({"stream_id": stream, "errcode": 13}));
+        relay.handle(post(&stop), NOW).await;
+    }
+    let holds: Vec<(String, String)> = relay
+        .mode()
+        .queue
+        .take()
+        .iter()
+        .enumerate()
+        .map(|(n, hold)| (n.to_string(), hold.to_message()))
+        .collect();
+    let batch = sqs_event(&[("0", holds[0].1.clone()), ("1", holds[1].1.clone())]);
+    let answered = tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        answer(&relay, invocation(&batch), NOW + 60),
+    )
+    .await
+    .expect("the holds were handled one after another")
+    .unwrap();
+    assert_eq!(
+        serde_json::to_value(&answered).unwrap(),
+        json!({"batchItemFailures": []})
+    );
+    assert_eq!(relay.publisher().1.published().len(), 4);
 }
 
 #[tokio::test]

@@ -9,13 +9,15 @@ use common::*;
 use lambda_http::http::StatusCode;
 use live_callback_relay::Relay;
 use live_callback_relay::meaning::classify::Event;
-use live_callback_relay::meaning::stream_state::{Entry, History};
+use live_callback_relay::meaning::stream_state::{Entry, History, Input};
+use live_callback_relay::outbound::notification::Notification;
 use live_callback_relay::ports::hold_queue::{Hold, HoldQueue, MemoryHoldQueue, QueueError};
-use live_callback_relay::ports::idempotency::StoreError;
+use live_callback_relay::ports::idempotency::{Claim, IdempotencyStore, StoreError};
+use live_callback_relay::ports::publish::{PublishError, Publisher};
 use live_callback_relay::ports::recording::RecordingPublisher;
 use live_callback_relay::ports::stream_log::{Appended, MemoryStreamLog, StreamKey, StreamLog};
 use live_callback_relay::relay::report::Report;
-use live_callback_relay::relay::windowed::Windowed;
+use live_callback_relay::relay::windowed::{TENCENT_RETRY_SECS, Windowed};
 use serde_json::{Value, json};
 
 const WINDOW: u64 = 60;
@@ -97,7 +99,7 @@ async fn a_blip_within_the_window_is_told_as_resumed_and_never_as_a_drop() {
     let parked = relay.mode().queue.parked();
     assert_eq!(parked.len(), 1);
     assert_eq!(
-        (parked[0].0.held_at, parked[0].0.deadline, parked[0].1),
+        (parked[0].0.verified_at, parked[0].0.deadline, parked[0].1),
         (NOW + 1, NOW + 1 + WINDOW, WINDOW)
     );
     assert_eq!(
@@ -239,8 +241,8 @@ async fn out_of_order_and_repeated_callbacks_have_their_defined_outcomes() {
     );
 }
 
-#[tokio::test]
-async fn a_stop_retried_after_its_hold_was_parked_parks_it_again() {
+/// A relay whose stream `a` dropped at `NOW + 1`, when the hold queue failed: answered 503.
+async fn a_drop_not_parked() -> WindowedRelay {
     let relay = relay();
     send(&relay, &start("a", NOW - 100), NOW).await;
     relay.mode().queue.set_failing(true);
@@ -249,6 +251,12 @@ async fn a_stop_retried_after_its_hold_was_parked_parks_it_again() {
         StatusCode::SERVICE_UNAVAILABLE
     );
     relay.mode().queue.set_failing(false);
+    relay
+}
+
+#[tokio::test]
+async fn a_stop_whose_park_failed_is_parked_when_tencent_retries() {
+    let relay = a_drop_not_parked().await;
     assert_eq!(
         send(&relay, &drop_of("a", NOW - 10, 13), NOW + 61).await,
         StatusCode::OK
@@ -256,11 +264,250 @@ async fn a_stop_retried_after_its_hold_was_parked_parks_it_again() {
     let parked = relay.mode().queue.parked();
     assert_eq!(parked.len(), 1);
     assert_eq!(
-        parked[0].0.held_at,
-        NOW + 1,
-        "held since the stop first arrived"
+        (parked[0].0.verified_at, parked[0].0.deadline),
+        (NOW + 61, NOW + 61),
+        "verified as the retry arrived, held from the stop's first arrival"
     );
-    assert_eq!(parked[0].0.deadline, NOW + 61);
+}
+
+#[tokio::test]
+async fn a_retry_signed_anew_parks_a_hold_that_verifies_when_it_comes_due() {
+    let relay = a_drop_not_parked().await;
+    // the same stop six minutes later, with a fresh t: the same event
+    let resigned = signed(
+        INTERRUPT,
+        json!({"sequence": "a", "event_time": NOW - 10, "errcode": 13, "t": NOW + 360 + 600}),
+    );
+    assert_eq!(send(&relay, &resigned, NOW + 360).await, StatusCode::OK);
+    assert_eq!(expire(&relay, NOW + 361).await, [Ok(())]);
+    assert_eq!(told(&relay), [Event::Started, Event::StoppedAbnormally]);
+}
+
+#[tokio::test]
+async fn a_stop_retried_after_its_hold_was_parked_parks_a_copy_announced_once() {
+    let relay = relay();
+    send(&relay, &start("a", NOW - 100), NOW).await;
+    // the 200 of the first attempt did not reach Tencent
+    send(&relay, &drop_of("a", NOW - 10, 13), NOW + 1).await;
+    send(&relay, &drop_of("a", NOW - 10, 13), NOW + 30).await;
+    let parked = relay.mode().queue.parked();
+    assert_eq!(parked.len(), 2);
+    assert_eq!(
+        (parked[0].0.deadline, parked[1].0.deadline),
+        (NOW + 61, NOW + 61)
+    );
+    assert_eq!(expire(&relay, NOW + 61).await, [Ok(()), Ok(())]);
+    assert_eq!(told(&relay), [Event::Started, Event::StoppedAbnormally]);
+}
+
+/// Publishes after letting every other task run: two holds handled at once interleave.
+#[derive(Default)]
+struct Yielding(RecordingPublisher);
+
+impl Publisher for Yielding {
+    async fn publish(&self, notification: &Notification) -> Result<String, PublishError> {
+        tokio::task::yield_now().await;
+        self.0.publish(notification).await
+    }
+}
+
+#[tokio::test]
+async fn two_copies_of_a_hold_handled_at_once_announce_it_once() {
+    let relay = Relay::new(&config(None), Yielding::default()).with_mode(Windowed {
+        log: MemoryStreamLog::new(),
+        queue: MemoryHoldQueue::new(),
+        window_secs: WINDOW,
+    });
+    relay.handle(post(&start("a", NOW - 100)), NOW).await;
+    let stop = drop_of("a", NOW - 10, 13);
+    relay.handle(post(&stop), NOW + 1).await;
+    relay.handle(post(&stop), NOW + 2).await;
+    let copies: Vec<String> = relay
+        .mode()
+        .queue
+        .take()
+        .iter()
+        .map(Hold::to_message)
+        .collect();
+    assert_eq!(copies.len(), 2);
+    let (mut first, mut second) = (Report::default(), Report::default());
+    let (a, b) = tokio::join!(
+        relay.on_hold(&copies[0], NOW + 61, &mut first),
+        relay.on_hold(&copies[1], NOW + 61, &mut second)
+    );
+    let announced = |p: &RecordingPublisher| {
+        p.published()
+            .iter()
+            .filter(|n| n.event == Event::StoppedAbnormally)
+            .count()
+    };
+    assert_eq!(announced(&relay.publisher().0), 1);
+    // the copy that found the announcement under way is delivered again by SQS, and then
+    // finds it done
+    let again = [a, b].into_iter().position(|r| r.is_err());
+    if let Some(n) = again {
+        relay
+            .on_hold(&copies[n], NOW + 61 + 90, &mut Report::default())
+            .await
+            .expect("done");
+    }
+    assert_eq!(announced(&relay.publisher().0), 1);
+}
+
+fn drop_lasting(sequence: &str, event_time: u64, secs: u64) -> String {
+    signed(
+        INTERRUPT,
+        json!({"sequence": sequence, "event_time": event_time, "errcode": 13, "push_duration": (secs * 1_000).to_string()}),
+    )
+}
+
+#[tokio::test]
+async fn a_drop_noticed_after_the_pusher_reconnected_is_not_told() {
+    let relay = relay();
+    // a's start was never seen; the pusher reconnected as b before Tencent noticed
+    send(&relay, &start("b", NOW - 5), NOW).await;
+    assert_eq!(
+        send(&relay, &drop_lasting("a", NOW - 2, 100), NOW + 1).await,
+        StatusCode::OK
+    );
+    assert!(relay.mode().queue.parked().is_empty(), "b is live");
+    // b's own drop later is held
+    send(&relay, &drop_lasting("b", NOW + 100, 105), NOW + 101).await;
+    assert_eq!(relay.mode().queue.parked().len(), 1);
+    assert_eq!(expire(&relay, NOW + 161).await, [Ok(())]);
+    assert_eq!(told(&relay), [Event::Started, Event::StoppedAbnormally]);
+    assert_eq!(document(&relay, 1)["sequence"], "b");
+}
+
+/// A stream flapping: `n` pushes that start and drop within the window, from `at`.
+async fn flap(relay: &WindowedRelay, n: u64, at: u64) {
+    for k in 0..n {
+        let sequence = format!("c{k}");
+        let t = at + k * 5;
+        send(relay, &start(&sequence, t), t).await;
+        send(relay, &drop_lasting(&sequence, t + 2, 2), t + 2).await;
+    }
+    relay.mode().queue.take();
+}
+
+fn about(relay: &WindowedRelay, stop_id_part: &str) -> Vec<Event> {
+    relay
+        .publisher()
+        .published()
+        .iter()
+        .filter(|n| n.document().contains(stop_id_part))
+        .map(|n| n.event)
+        .collect()
+}
+
+#[tokio::test]
+async fn a_start_retried_after_a_long_history_was_compacted_still_resumes_the_drop() {
+    let relay = relay();
+    send(&relay, &start("a", NOW - 100), NOW).await;
+    send(&relay, &drop_of("a", NOW - 10, 13), NOW + 1).await;
+    relay.mode().queue.take();
+    relay.publisher().set_failing(true);
+    let b = start("b", NOW - 5);
+    assert_eq!(
+        send(&relay, &b, NOW + 5).await,
+        StatusCode::SERVICE_UNAVAILABLE
+    );
+    relay.publisher().set_failing(false);
+    flap(&relay, 11, NOW + 10).await;
+    assert!(about(&relay, "\"a-stop-").is_empty());
+    assert_eq!(
+        send(&relay, &b, NOW + 65).await,
+        StatusCode::OK,
+        "Tencent's retry"
+    );
+    assert_eq!(about(&relay, "\"a-stop-"), [Event::Resumed]);
+}
+
+#[tokio::test]
+async fn a_failed_announcement_is_made_before_its_recovery_even_after_compaction() {
+    let relay = relay();
+    send(&relay, &start("a", NOW - 100), NOW).await;
+    send(&relay, &drop_of("a", NOW - 10, 13), NOW + 1).await;
+    let hold = relay.mode().queue.take().remove(0).to_message();
+    relay.publisher().set_failing(true);
+    assert!(
+        relay
+            .on_hold(&hold, NOW + 61, &mut Report::default())
+            .await
+            .is_err()
+    );
+    relay.publisher().set_failing(false);
+    // the stream comes back: its recovery waits for the announcement
+    let b = start("b", NOW + 65);
+    assert_eq!(
+        send(&relay, &b, NOW + 70).await,
+        StatusCode::SERVICE_UNAVAILABLE
+    );
+    flap(&relay, 11, NOW + 75).await;
+    // SQS delivers the hold again after its visibility timeout, then Tencent the start
+    relay
+        .on_hold(&hold, NOW + 151, &mut Report::default())
+        .await
+        .expect("announced");
+    assert_eq!(send(&relay, &b, NOW + 160).await, StatusCode::OK);
+    assert_eq!(
+        about(&relay, "\"a-stop-"),
+        [Event::StoppedAbnormally, Event::Recovered]
+    );
+}
+
+#[tokio::test]
+async fn a_flapping_stream_remembers_only_the_announcements_it_still_needs() {
+    let relay = relay();
+    for k in 0..40u64 {
+        let sequence = format!("p{k}");
+        let t = NOW + k * 100;
+        let fresh = |body: String| signed(&body, json!({"t": t + 600}));
+        assert_eq!(
+            send(&relay, &fresh(start(&sequence, t)), t).await,
+            StatusCode::OK
+        );
+        let dropped = fresh(drop_lasting(&sequence, t + 1, 1));
+        assert_eq!(send(&relay, &dropped, t + 1).await, StatusCode::OK);
+        assert_eq!(expire(&relay, t + 61).await, [Ok(())]);
+    }
+    let key = StreamKey {
+        app: "test.domain.com".into(),
+        appname: "live".into(),
+        stream_id: "test_stream".into(),
+    };
+    let history = relay.mode().log.history(&key).unwrap();
+    // three inputs a push, a push every 100 s: what Tencent may still retry, and no more
+    let retryable = 3 * (TENCENT_RETRY_SECS / 100 + 2) as usize;
+    assert!(
+        history.entries.len() <= retryable,
+        "{}",
+        history.entries.len()
+    );
+    let expiries = history
+        .entries
+        .iter()
+        .filter(|e| matches!(e.input, Input::Expire { .. }))
+        .count();
+    assert!(
+        history.announced.len() <= expiries + 1,
+        "{:?}",
+        history.announced
+    );
+    assert_eq!(
+        told(&relay)
+            .iter()
+            .filter(|e| **e == Event::StoppedAbnormally)
+            .count(),
+        40
+    );
+    assert_eq!(
+        told(&relay)
+            .iter()
+            .filter(|e| **e == Event::Recovered)
+            .count(),
+        39
+    );
 }
 
 #[tokio::test]
@@ -325,7 +572,19 @@ impl StreamLog for Unreachable {
     async fn mark_announced(&self, _: &StreamKey, _: &str) -> Result<(), StoreError> {
         Err(StoreError("table unreachable".into()))
     }
-    async fn compact(&self, _: &StreamKey, _: &History, _: usize) -> Result<(), StoreError> {
+    async fn compact(&self, _: &StreamKey, _: &History, _: u64) -> Result<(), StoreError> {
+        Err(StoreError("table unreachable".into()))
+    }
+}
+
+impl IdempotencyStore for Unreachable {
+    async fn claim(&self, _: &str, _: u64) -> Result<Claim, StoreError> {
+        Err(StoreError("table unreachable".into()))
+    }
+    async fn complete(&self, _: &str, _: u64, _: u64) -> Result<(), StoreError> {
+        Err(StoreError("table unreachable".into()))
+    }
+    async fn release(&self, _: &str) -> Result<(), StoreError> {
         Err(StoreError("table unreachable".into()))
     }
 }
@@ -357,7 +616,7 @@ async fn without_the_state_table_nothing_is_decided_and_tencent_retries() {
 async fn holds_are_refused_by_a_relay_without_the_window() {
     let relay = Relay::new(&config(None), RecordingPublisher::new());
     let hold = Hold {
-        held_at: NOW,
+        verified_at: NOW,
         deadline: NOW,
         body: drop_of("a", NOW - 10, 13),
     };
@@ -375,13 +634,13 @@ async fn a_tampered_or_unreadable_hold_is_not_told() {
     for message in [
         "not json".to_string(),
         Hold {
-            held_at: NOW,
+            verified_at: NOW,
             deadline: NOW,
             body: drop_of("a", NOW - 10, 13).replace("\"sign\":\"", "\"sign\":\"0"),
         }
         .to_message(),
         Hold {
-            held_at: NOW + 10_000,
+            verified_at: NOW + 10_000,
             deadline: NOW,
             body: drop_of("a", NOW - 10, 13),
         }

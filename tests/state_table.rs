@@ -5,7 +5,7 @@ mod common;
 
 use live_callback_relay::aws::state_table::StateTable;
 use live_callback_relay::meaning::classify::Reason;
-use live_callback_relay::meaning::stream_state::{Entry, History, Input, Start, Stop};
+use live_callback_relay::meaning::stream_state::{Entry, Input, Start, Stop};
 use live_callback_relay::ports::idempotency::{IdempotencyStore, MemoryStore};
 use live_callback_relay::ports::stream_log::{MemoryStreamLog, StreamKey, StreamLog};
 use local_stack::aws;
@@ -38,7 +38,7 @@ async fn table(moto: &Moto) -> StateTable {
 async fn claims_answer_as_the_memory_store_does_at_every_instant() {
     let moto = Moto::start(&moto::server_path()).await.expect("moto");
     let table = table(&moto).await;
-    let memory = MemoryStore::new(live_callback_relay::aws::state_table::CLAIM_RETENTION_SECS);
+    let memory = MemoryStore::new(live_callback_relay::ports::idempotency::CLAIM_RETENTION_SECS);
     // claim at 100 (lease to 130), a rival at 129 and 130, published at 131, asked again
     // within and after its retention
     let script: &[(&str, u64)] = &[
@@ -74,6 +74,7 @@ async fn claims_answer_as_the_memory_store_does_at_every_instant() {
 fn entries() -> Vec<Entry> {
     let start = |sequence: &str, at| Entry {
         received: at,
+        until: at,
         input: Input::Start(Start {
             id: format!("{sequence}-start"),
             sequence: sequence.into(),
@@ -82,6 +83,7 @@ fn entries() -> Vec<Entry> {
     };
     let stop = |sequence: &str, at| Entry {
         received: at,
+        until: at,
         input: Input::Stop(Stop {
             id: format!("{sequence}-stop"),
             sequence: sequence.into(),
@@ -99,6 +101,7 @@ fn entries() -> Vec<Entry> {
         start("b", 120),
         Entry {
             received: 170,
+            until: 170,
             input: Input::Expire {
                 drop_id: "a-stop".into(),
             },
@@ -119,35 +122,56 @@ async fn stream_histories_grow_repeat_and_compact_as_the_memory_log_does() {
         appname: "live/x".into(),
         stream_id: "直播 \"1\"".into(),
     };
+    let mut version = 0;
     for entry in entries() {
         let (a, b) = (
             table.append(&key, &entry).await.expect("appended"),
             memory.append(&key, &entry).await.expect("appended"),
         );
         assert_eq!(a, b, "{entry:?}");
+        assert_eq!(
+            a.version,
+            version + u64::from(a.fresh),
+            "a write counts, a repeat not"
+        );
+        version = a.version;
     }
+    let compacted = memory.history(&key).unwrap().compacted(2, 10_000);
+    assert_eq!(compacted.entries.len(), 2);
+    // marking a drop announced is a write: a compaction computed before it changes nothing
     table.mark_announced(&key, "a-stop").await.expect("marked");
     memory.mark_announced(&key, "a-stop").await.expect("marked");
+    table
+        .compact(&key, &compacted, version)
+        .await
+        .expect("refused quietly");
+    memory
+        .compact(&key, &compacted, version)
+        .await
+        .expect("refused quietly");
+    let repeat = entries().remove(0);
+    let (a, b) = (
+        table.append(&key, &repeat).await.expect("appended"),
+        memory.append(&key, &repeat).await.expect("appended"),
+    );
+    assert_eq!(a, b, "after a refused compaction");
+    assert!(!a.fresh && a.history.entries.len() == 6);
+    assert!(a.history.announced.contains("a-stop"));
 
-    let History { entries: all, .. } = memory.history(&key).unwrap();
-    let compacted = memory.history(&key).unwrap().compacted(2);
-    // a compaction that lost the race with an append changes nothing
+    // compacted from what was read: the announcement of a drop nothing refers to any more
+    // goes with the entries folded
+    let compacted = a.history.compacted(2, 10_000);
     table
-        .compact(&key, &compacted, all.len() - 1)
-        .await
-        .expect("refused quietly");
-    memory
-        .compact(&key, &compacted, all.len() - 1)
-        .await
-        .expect("refused quietly");
-    table
-        .compact(&key, &compacted, all.len())
+        .compact(&key, &compacted, a.version)
         .await
         .expect("compacted");
     memory
-        .compact(&key, &compacted, all.len())
+        .compact(&key, &compacted, a.version)
         .await
         .expect("compacted");
+    // a late compaction from an older read, when the history has grown back to the same
+    // length, is refused: the version has moved on
+    let late = compacted.clone();
     let probe = entries().remove(3);
     let (a, b) = (
         table.append(&key, &probe).await.expect("appended"),
@@ -155,6 +179,20 @@ async fn stream_histories_grow_repeat_and_compact_as_the_memory_log_does() {
     );
     assert_eq!(a, b, "after compaction");
     assert!(a.fresh, "a compacted id is not recognised any more");
-    assert!(a.history.announced.contains("a-stop"));
+    assert!(a.history.announced.is_empty(), "{:?}", a.history.announced);
     assert_eq!(a.history.entries.len(), 3);
+    table
+        .compact(&key, &late, a.version - 2)
+        .await
+        .expect("refused quietly");
+    memory
+        .compact(&key, &late, a.version - 2)
+        .await
+        .expect("refused quietly");
+    let (a, b) = (
+        table.append(&key, &probe).await.expect("appended"),
+        memory.append(&key, &probe).await.expect("appended"),
+    );
+    assert_eq!(a, b, "after a late compaction");
+    assert!(!a.fresh, "the entry appended after it is still there");
 }

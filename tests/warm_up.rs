@@ -99,3 +99,113 @@ async fn a_connection_closed_while_the_function_was_frozen_costs_a_reconnect() {
     assert_eq!(stub.publishes(), 1);
     assert_eq!(front.open_connections(), 1);
 }
+
+/// The relay with the reconnect window, every endpoint behind its own TLS front: SNS
+/// (the stub), and moto's DynamoDB and SQS (through a front that keeps connections open,
+/// as AWS does), with the state table and the hold queue.
+struct Windowed {
+    _moto: (local_stack::moto::Moto, http::Server),
+    sns: SnsStub,
+    fronts: [TlsFront; 3],
+    function: FunctionHost,
+}
+
+async fn windowed_relay_behind_tls() -> Windowed {
+    let moto = local_stack::moto::Moto::start(&local_stack::moto::server_path())
+        .await
+        .expect("moto");
+    local_stack::aws::create_state_table(&moto.endpoint, "relay-state")
+        .await
+        .unwrap();
+    let (queue_url, _) = local_stack::aws::create_hold_queue(&moto.endpoint, 30, 5)
+        .await
+        .unwrap();
+    let sns = SnsStub::start().await.unwrap();
+    let kept_open = http::keep_alive_front(&moto.endpoint).await.unwrap();
+    let moto_addr = kept_open.addr.to_string();
+    let fronts = [
+        TlsFront::start(&sns.addr).await.unwrap(),
+        TlsFront::start(&moto_addr).await.unwrap(),
+        TlsFront::start(&moto_addr).await.unwrap(),
+    ];
+    let env = [
+        (
+            "SNS_TOPIC_ARN",
+            "arn:aws:sns:us-east-1:123456789012:t".to_string(),
+        ),
+        ("CALLBACK_KEYS", KEY.to_string()),
+        ("RECONNECT_WINDOW_SECS", "60".to_string()),
+        ("STATE_TABLE", "relay-state".to_string()),
+        ("HOLD_QUEUE_URL", queue_url),
+        ("AWS_ENDPOINT_URL_SNS", fronts[0].url.clone()),
+        ("AWS_ENDPOINT_URL_DYNAMODB", fronts[1].url.clone()),
+        ("AWS_ENDPOINT_URL_SQS", fronts[2].url.clone()),
+        ("TRUST_ROOTS", "system".to_string()),
+        ("SSL_CERT_FILE", root_certificate().display().to_string()),
+        ("AWS_REGION", "us-east-1".to_string()),
+        ("AWS_ACCESS_KEY_ID", "a".to_string()),
+        ("AWS_SECRET_ACCESS_KEY", "b".to_string()),
+    ];
+    let function = FunctionHost::start(env!("CARGO_BIN_EXE_live-callback-relay").as_ref(), &env)
+        .await
+        .expect("the function starts");
+    Windowed {
+        _moto: (moto, kept_open),
+        sns,
+        fronts,
+        function,
+    }
+}
+
+impl Windowed {
+    fn open_connections(&self) -> [usize; 3] {
+        [0, 1, 2].map(|n| self.fronts[n].open_connections())
+    }
+
+    /// A start, then an abnormal stop of the same push: a publish, two appends, a park.
+    async fn start_and_drop(&self) {
+        let at = now();
+        for body in [
+            signed(START, json!({"event_time": at, "t": at + 600})),
+            signed(
+                INTERRUPT,
+                json!({"event_time": at + 1, "t": at + 601, "errcode": 13, "push_duration": "1000"}),
+            ),
+        ] {
+            let (status, reply) = http::post_json(&self.function.url, &body).await.unwrap();
+            assert_eq!(status, 200, "{reply}: {:?}", self.function.logs());
+        }
+        assert_eq!(self.sns.publishes(), 1, "the start; the drop is held");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs moto: make e2e"]
+async fn with_the_window_init_opens_the_connections_to_sns_dynamodb_and_sqs() {
+    let relay = windowed_relay_behind_tls().await;
+    assert_eq!(
+        relay.open_connections(),
+        [1, 1, 1],
+        "{:?}",
+        relay.function.logs()
+    );
+    relay.start_and_drop().await;
+    assert_eq!(
+        relay.open_connections(),
+        [1, 1, 1],
+        "the first callbacks reused them"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs moto: make e2e"]
+async fn with_the_window_connections_closed_while_frozen_cost_reconnects() {
+    let relay = windowed_relay_behind_tls().await;
+    signal(&relay.function, "-STOP");
+    let closed = [0, 1, 2].map(|n| relay.fronts[n].close_connections());
+    assert_eq!(closed, [1, 1, 1]);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    signal(&relay.function, "-CONT");
+    relay.start_and_drop().await;
+    assert_eq!(relay.open_connections(), [1, 1, 1]);
+}

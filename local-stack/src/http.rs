@@ -130,3 +130,19 @@ pub async fn send(
 pub async fn post_json(url: &str, body: &str) -> Result<(StatusCode, String), BoxError> {
     send("POST", url, "application/json", body.to_string()).await
 }
+
+/// A front for `backend` (`http://host:port`) that keeps its clients' connections open,
+/// as AWS's endpoints do, forwarding each request: moto's server closes every
+/// connection after its answer (`Connection: close`).
+pub async fn keep_alive_front(backend: &str) -> Result<Server, BoxError> {
+    let backend = backend.to_string();
+    serve(move |request| {
+        let backend = backend.clone();
+        async move {
+            let mut answer = forward(&backend, request).await.ok()?;
+            answer.headers_mut().remove(hyper::header::CONNECTION);
+            Some(answer)
+        }
+    })
+    .await
+}

@@ -11,10 +11,13 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditionCheckFailure};
 
+use md5::{Digest, Md5};
+
 use crate::aws::limits;
 use crate::meaning::stream_state::{Entry, History, Stream};
 use crate::ports::idempotency::{
-    Claim, IN_FLIGHT_LEASE_SECS, IdempotencyStore, StoreError, published_until,
+    CLAIM_RETENTION_SECS, Claim, IN_FLIGHT_LEASE_SECS, IdempotencyStore, StoreError,
+    published_until,
 };
 use crate::ports::stream_log::{Appended, StreamKey, StreamLog};
 
@@ -22,8 +25,6 @@ const IN_FLIGHT: &str = "in_flight";
 const PUBLISHED: &str = "published";
 /// A free key, an expired record (TTL deletes lazily), or an abandoned claim.
 const CLAIMABLE: &str = "attribute_not_exists(pk) OR expires_at < :now OR (#state = :in_flight AND lease_until <= :now)";
-/// How long a published claim is kept at least: Tencent retries for about 12 minutes.
-pub const CLAIM_RETENTION_SECS: u64 = 3_600;
 /// How long a stream's history is kept after its last input.
 pub const STREAM_RETENTION_SECS: u64 = 30 * 86_400;
 
@@ -95,8 +96,18 @@ fn event_pk(event_id: &str) -> AttributeValue {
     AttributeValue::S(format!("event#{event_id}"))
 }
 
+/// DynamoDB's limit on a partition key, in bytes.
+const MAX_KEY_BYTES: usize = 2048;
+
+/// A stream's key: its parts as JSON, or, for the rare stream whose parts (escaped) are
+/// longer than DynamoDB allows in a key, their MD5.
 fn stream_pk(key: &StreamKey) -> AttributeValue {
-    AttributeValue::S(format!("stream#{}", key.as_text()))
+    let text = key.as_text();
+    AttributeValue::S(if "stream#".len() + text.len() <= MAX_KEY_BYTES {
+        format!("stream#{text}")
+    } else {
+        format!("stream#md5:{}", hex::encode(Md5::digest(text.as_bytes())))
+    })
 }
 
 impl IdempotencyStore for StateTable {
@@ -183,11 +194,13 @@ impl StreamLog for StateTable {
             .table_name(&self.table)
             .key("pk", stream_pk(key))
             .update_expression(
-                "SET #log = list_append(if_not_exists(#log, :empty), :entry), expires_at = :expires_at ADD #ids :ids",
+                "SET #log = list_append(if_not_exists(#log, :empty), :entry), expires_at = :expires_at ADD #ids :ids, #version :one",
             )
             .condition_expression("NOT contains(#ids, :id)")
             .expression_attribute_names("#log", "log")
             .expression_attribute_names("#ids", "ids")
+            .expression_attribute_names("#version", "version")
+            .expression_attribute_values(":one", number(1))
             .expression_attribute_values(":empty", AttributeValue::L(Vec::new()))
             .expression_attribute_values(":entry", AttributeValue::L(vec![AttributeValue::S(text)]))
             .expression_attribute_values(":ids", AttributeValue::Ss(vec![id.clone()]))
@@ -211,7 +224,13 @@ impl StreamLog for StateTable {
             }
             Err(e) => return Err(store_error(e)),
         };
-        let history = history_of(item.unwrap_or_default())?;
+        let item = item.unwrap_or_default();
+        let version = item
+            .get("version")
+            .and_then(|v| v.as_n().ok())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(0);
+        let history = history_of(item)?;
         let position = history.position(&id).ok_or_else(|| {
             StoreError(format!(
                 "the stream item does not hold {id} after its append"
@@ -221,6 +240,7 @@ impl StreamLog for StateTable {
             history,
             position,
             fresh,
+            version,
         })
     }
 
@@ -229,8 +249,10 @@ impl StreamLog for StateTable {
             .update_item()
             .table_name(&self.table)
             .key("pk", stream_pk(key))
-            .update_expression("ADD announced :drop")
+            .update_expression("ADD announced :drop, #version :one")
+            .expression_attribute_names("#version", "version")
             .expression_attribute_values(":drop", AttributeValue::Ss(vec![drop_id.into()]))
+            .expression_attribute_values(":one", number(1))
             .send()
             .await
             .map(|_| ())
@@ -241,7 +263,7 @@ impl StreamLog for StateTable {
         &self,
         key: &StreamKey,
         compacted: &History,
-        seen_entries: usize,
+        seen_version: u64,
     ) -> Result<(), StoreError> {
         let log: Vec<AttributeValue> = compacted
             .entries
@@ -249,34 +271,46 @@ impl StreamLog for StateTable {
             .map(|e| AttributeValue::S(to_json(e)))
             .collect();
         let ids: Vec<String> = compacted.entries.iter().map(Entry::id).collect();
+        let announced: Vec<String> = compacted.announced.iter().cloned().collect();
+        // a string set cannot be empty: an empty one is removed
+        let mut set: Vec<String> = ["#snapshot = :snapshot", "#log = :log", "#version = :next"]
+            .map(String::from)
+            .to_vec();
+        let mut remove = Vec::new();
         let mut request = self
             .client
             .update_item()
             .table_name(&self.table)
             .key("pk", stream_pk(key))
-            .condition_expression("size(#log) = :seen")
+            .condition_expression("#version = :seen")
             .expression_attribute_names("#log", "log")
             .expression_attribute_names("#snapshot", "snapshot")
-            .expression_attribute_values(":seen", number(seen_entries as u64))
+            .expression_attribute_names("#version", "version")
+            .expression_attribute_names("#ids", "ids")
+            .expression_attribute_names("#announced", "announced")
+            .expression_attribute_values(":seen", number(seen_version))
+            .expression_attribute_values(":next", number(seen_version + 1))
             .expression_attribute_values(
                 ":snapshot",
                 AttributeValue::S(to_json(&compacted.snapshot)),
             )
             .expression_attribute_values(":log", AttributeValue::L(log));
-        request = if ids.is_empty() {
-            request.update_expression("SET #snapshot = :snapshot, #log = :log REMOVE #ids")
-        } else {
-            request
-                .update_expression("SET #snapshot = :snapshot, #log = :log, #ids = :ids")
-                .expression_attribute_values(":ids", AttributeValue::Ss(ids))
-        };
-        match request
-            .expression_attribute_names("#ids", "ids")
-            .send()
-            .await
-        {
+        for (name, values) in [("ids", ids), ("announced", announced)] {
+            if values.is_empty() {
+                remove.push(format!("#{name}"));
+            } else {
+                set.push(format!("#{name} = :{name}"));
+                request = request
+                    .expression_attribute_values(format!(":{name}"), AttributeValue::Ss(values));
+            }
+        }
+        let mut expression = format!("SET {}", set.join(", "));
+        if !remove.is_empty() {
+            expression.push_str(&format!(" REMOVE {}", remove.join(", ")));
+        }
+        match request.update_expression(expression).send().await {
             Ok(_) => Ok(()),
-            // appended to meanwhile: the next append compacts
+            // written meanwhile: the next append compacts
             Err(SdkError::ServiceError(e)) if e.err().is_conditional_check_failed_exception() => {
                 Ok(())
             }
@@ -327,4 +361,41 @@ fn number(n: u64) -> AttributeValue {
 
 fn store_error<E: std::error::Error + 'static>(e: E) -> StoreError {
     StoreError(DisplayErrorContext(&e).to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_stream_key_fits_dynamodbs_limit_and_stays_readable_where_it_can() {
+        let readable = StreamKey {
+            app: "push.example.com".into(),
+            appname: "live".into(),
+            stream_id: "room-1".into(),
+        };
+        assert_eq!(
+            stream_pk(&readable),
+            AttributeValue::S(r#"stream#["push.example.com","live","room-1"]"#.into())
+        );
+        // the longest parts of the strangest characters: escaped, six bytes each
+        let longest = |c: char, n: usize| std::iter::repeat_n(c, n).collect::<String>();
+        let strange = StreamKey {
+            app: longest('\u{1}', 253),
+            appname: longest('"', 256),
+            stream_id: longest('\u{1f}', 512),
+        };
+        let AttributeValue::S(pk) = stream_pk(&strange) else {
+            unreachable!()
+        };
+        assert!(
+            pk.len() <= MAX_KEY_BYTES && pk.starts_with("stream#md5:"),
+            "{pk}"
+        );
+        let other = StreamKey {
+            stream_id: longest('\u{1e}', 512),
+            ..strange
+        };
+        assert_ne!(stream_pk(&other), AttributeValue::S(pk));
+    }
 }

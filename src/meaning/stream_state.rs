@@ -17,6 +17,17 @@ use crate::meaning::classify::{Event, Reason};
 
 /// How many recent sequences a stream remembers, to tell a late retry from a new push.
 pub const RECENT_SEQUENCES: usize = 8;
+/// A history is compacted once it holds this many entries...
+pub const COMPACT_AT: usize = 24;
+/// ...down to this many, or to fewer only where no retry of what is folded can still come
+/// (see [`History::compacted`])...
+pub const KEEP_AFTER_COMPACTION: usize = 8;
+/// ...and past this many, down to `KEEP_AFTER_COMPACTION` whatever could still come, so
+/// that a stream's item stays small.
+pub const MAX_ENTRIES: usize = 128;
+/// A compaction is written only when it folds at least this many entries: at most one
+/// write more per this many inputs.
+pub const MIN_FOLDED: usize = 8;
 
 /// A push of the stream, from its start (or, when the start was never seen, from the
 /// start its stop implies).
@@ -135,6 +146,10 @@ pub enum Input {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Entry {
     pub received: u64,
+    /// Until when the same input may arrive again (a callback's acceptance ends; the
+    /// relay's clock): the history keeps it until then, so that a retry is recognised.
+    #[serde(default)]
+    pub until: u64,
     #[serde(flatten)]
     pub input: Input,
 }
@@ -291,10 +306,11 @@ impl Stream {
         }
     }
 
-    fn relation(&self, sequence: &str, at: u64) -> Relation {
+    /// How a push of `sequence` that began at `began_at` (Tencent's clock) relates.
+    fn relation(&self, sequence: &str, began_at: u64) -> Relation {
         match self.current() {
             Some((current, _)) if current == sequence => Relation::Current,
-            Some((_, started_at)) if at < started_at => Relation::Past,
+            Some((_, started_at)) if began_at < started_at => Relation::Past,
             _ if self.recent.iter().any(|s| s == sequence) => Relation::Past,
             _ => Relation::New,
         }
@@ -369,7 +385,11 @@ fn on_start(state: &Stream, start: &Start) -> Decision {
 }
 
 fn on_stop(state: &Stream, stop: &Stop, received: u64) -> Decision {
-    match (state.relation(&stop.sequence, stop.at), &state.phase) {
+    // a stop noticed after the pusher reconnected belongs to the older push
+    match (
+        state.relation(&stop.sequence, stop.implied_start()),
+        &state.phase,
+    ) {
         (Relation::Current, Phase::Live { push }) => {
             if stop.is_abnormal() {
                 let drop = Drop {
@@ -445,7 +465,13 @@ fn on_stop(state: &Stream, stop: &Stop, received: u64) -> Decision {
             let started = state.with(Phase::Live { push }, Some(&stop.sequence));
             let mut decision = on_stop(&started, stop, received);
             if let Some(notice) = resolution {
-                decision.effects.insert(0, Effect::Publish(notice));
+                // parking the new drop first: it must not wait on a publish that may fail
+                let parks = decision
+                    .effects
+                    .iter()
+                    .filter(|e| matches!(e, Effect::Hold { .. }))
+                    .count();
+                decision.effects.insert(parks, Effect::Publish(notice));
             }
             decision
         }
@@ -470,6 +496,14 @@ fn on_expire(state: &Stream, drop_id: &str, received: u64) -> Decision {
                 outcome: Outcome::Applied,
             }
         }
+        // its expiry again, once the first was compacted away: announced again, unless
+        // the announcement is recorded as published
+        Phase::Down { drop, announced_at } if drop.id == drop_id => Decision {
+            effects: vec![Effect::Publish(Notice::Announced {
+                held_for_secs: announced_at.saturating_sub(drop.held_at),
+            })],
+            ..Decision::unchanged(state, Outcome::Duplicate)
+        },
         _ => Decision::unchanged(state, Outcome::Resolved),
     }
 }
@@ -508,25 +542,69 @@ impl History {
         self.entries.iter().position(|e| e.id() == id)
     }
 
-    /// The same state with the oldest entries folded into the snapshot, keeping `keep`,
-    /// and the announcements of the expiries kept.
-    pub fn compacted(&self, keep: usize) -> History {
-        let fold = self.entries.len().saturating_sub(keep);
+    /// The compaction worth writing at `now`, if any: from [`COMPACT_AT`] entries on, one
+    /// that folds at least [`MIN_FOLDED`].
+    pub fn compaction(&self, now: u64) -> Option<History> {
+        if self.entries.len() < COMPACT_AT {
+            return None;
+        }
+        let compacted = self.compacted(KEEP_AFTER_COMPACTION, now);
+        (self.entries.len() - compacted.entries.len() >= MIN_FOLDED).then_some(compacted)
+    }
+
+    /// The same state with the oldest entries folded into the snapshot, keeping at least
+    /// `keep`. An entry that a repeat may still come for is never folded, nor anything
+    /// after it: a callback within its acceptance (`until` not passed at `now`), and an
+    /// expiry that announces a drop whose announcement is not recorded as published (SQS
+    /// delivers its hold again). Past [`MAX_ENTRIES`], only `keep` are kept, whatever. The
+    /// announcements kept are those of the drops the compacted history still refers to.
+    pub fn compacted(&self, keep: usize, now: u64) -> History {
+        let mut fold = self.entries.len().saturating_sub(keep);
+        let mut snapshot = self.snapshot.clone();
+        for (position, entry) in self.entries[..fold].iter().enumerate() {
+            let decision = step(&snapshot, entry);
+            if self.entries.len() <= MAX_ENTRIES && self.awaits_repeat(entry, &decision, now) {
+                fold = position;
+                break;
+            }
+            snapshot = decision.next;
+        }
         let entries = self.entries[fold..].to_vec();
+        let open_drop = match &snapshot.phase {
+            Phase::Held { drop } | Phase::Down { drop, .. } => Some(drop.id.as_str()),
+            Phase::Idle | Phase::Live { .. } | Phase::Stopped { .. } => None,
+        };
+        let referred = |id: &str| {
+            open_drop == Some(id)
+                || entries.iter().any(|e| match &e.input {
+                    Input::Stop(stop) => stop.id == id,
+                    Input::Expire { drop_id } => drop_id == id,
+                    Input::Start(_) => false,
+                })
+        };
         let announced = self
             .announced
             .iter()
-            .filter(|drop_id| {
-                entries
-                    .iter()
-                    .any(|e| matches!(&e.input, Input::Expire { drop_id: d } if d == *drop_id))
-            })
+            .filter(|drop_id| referred(drop_id))
             .cloned()
             .collect();
         History {
-            snapshot: self.state_before(fold),
+            snapshot,
             entries,
             announced,
+        }
+    }
+
+    fn awaits_repeat(&self, entry: &Entry, decision: &Decision, now: u64) -> bool {
+        match &entry.input {
+            Input::Expire { drop_id } => {
+                !self.announced.contains(drop_id)
+                    && decision
+                        .effects
+                        .iter()
+                        .any(|e| matches!(e, Effect::Publish(Notice::Announced { .. })))
+            }
+            Input::Start(_) | Input::Stop(_) => entry.until >= now,
         }
     }
 }

@@ -1,6 +1,6 @@
 //! Where a held drop waits for its deadline: an SQS queue with delayed messages in
 //! production, memory in tests. A hold carries the stop's body as it arrived, so that
-//! when it comes due the callback is verified again, exactly as it was when it arrived.
+//! when it comes due the callback is verified again, as it was when it was parked.
 
 use std::future::Future;
 use std::sync::Mutex;
@@ -16,8 +16,8 @@ pub const MAX_DELAY_SECS: u64 = 900;
 /// The message a held drop is parked as.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Hold {
-    /// When the stop arrived (and was verified), the relay's clock.
-    pub held_at: u64,
+    /// When this body was verified, the relay's clock: it is verified again as of then.
+    pub verified_at: u64,
     /// When the hold comes due, the relay's clock.
     pub deadline: u64,
     /// The stop callback's body, as it arrived.
@@ -100,7 +100,7 @@ mod tests {
     #[test]
     fn a_hold_travels_as_sqs_safe_json_and_comes_back_whole() {
         let hold = Hold {
-            held_at: 100,
+            verified_at: 100,
             deadline: 160,
             body: "{\"stream_id\":\"a\u{ffff}\\\"b\"}".into(),
         };
@@ -112,7 +112,7 @@ mod tests {
     #[test]
     fn a_delay_never_exceeds_what_sqs_allows() {
         let hold = |deadline| Hold {
-            held_at: 0,
+            verified_at: 0,
             deadline,
             body: String::new(),
         };

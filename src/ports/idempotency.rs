@@ -8,6 +8,8 @@ use std::sync::Mutex;
 /// How long a claim protects an event that is being published; past it, a retry may take
 /// over (the function that held it crashed or timed out).
 pub const IN_FLIGHT_LEASE_SECS: u64 = 30;
+/// How long a published claim is kept at least: Tencent retries for about 12 minutes.
+pub const CLAIM_RETENTION_SECS: u64 = 3_600;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Claim {

@@ -8,12 +8,9 @@ use std::sync::Mutex;
 
 use crate::inbound::callback::Callback;
 use crate::meaning::stream_state::{Entry, History};
-use crate::ports::idempotency::StoreError;
-
-/// A history is compacted once it holds this many entries...
-pub const COMPACT_AT: usize = 24;
-/// ...down to this many, so that a retry of a recent input is still recognised.
-pub const KEEP_AFTER_COMPACTION: usize = 8;
+use crate::ports::idempotency::{
+    CLAIM_RETENTION_SECS, Claim, IdempotencyStore, MemoryStore, StoreError,
+};
 
 /// A stream: push domain, app name and stream name.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -46,9 +43,14 @@ pub struct Appended {
     pub position: usize,
     /// `false` when an input with the same id was already there (its position is given).
     pub fresh: bool,
+    /// How many times the stored history had been written: a compaction replaces it only
+    /// if it is still this one.
+    pub version: u64,
 }
 
-pub trait StreamLog: Send + Sync {
+/// A stream's history, and claims on what is published once (see [`IdempotencyStore`]),
+/// kept together: the state table.
+pub trait StreamLog: IdempotencyStore + Send + Sync {
     /// Appends `entry` to the stream's history unless an entry with its id is there.
     fn append(
         &self,
@@ -56,20 +58,21 @@ pub trait StreamLog: Send + Sync {
         entry: &Entry,
     ) -> impl Future<Output = Result<Appended, StoreError>> + Send;
 
-    /// Records that the announcement of the drop whose stop was `drop_id` was published.
+    /// Records that the announcement of the drop whose stop was `drop_id` was published (a
+    /// write of the history, as an append is).
     fn mark_announced(
         &self,
         key: &StreamKey,
         drop_id: &str,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
-    /// Replaces the stream's history with `compacted`, unless it has changed since it
-    /// held `seen_entries` entries (a later append is never lost).
+    /// Replaces the stream's history with `compacted`, unless it has been written since
+    /// its `version` was `seen_version` (a later append or mark is never lost).
     fn compact(
         &self,
         key: &StreamKey,
         compacted: &History,
-        seen_entries: usize,
+        seen_version: u64,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
 
@@ -84,10 +87,21 @@ pub fn append_to(history: &mut History, entry: &Entry) -> (usize, bool) {
     }
 }
 
-/// An in-process stream log with the state table's semantics, for tests and benchmarks.
-#[derive(Debug, Default)]
+/// An in-process stream log and claim store with the state table's semantics, for tests
+/// and benchmarks.
+#[derive(Debug)]
 pub struct MemoryStreamLog {
-    streams: Mutex<HashMap<StreamKey, History>>,
+    streams: Mutex<HashMap<StreamKey, (History, u64)>>,
+    claims: MemoryStore,
+}
+
+impl Default for MemoryStreamLog {
+    fn default() -> Self {
+        MemoryStreamLog {
+            streams: Mutex::default(),
+            claims: MemoryStore::new(CLAIM_RETENTION_SECS),
+        }
+    }
 }
 
 impl MemoryStreamLog {
@@ -96,29 +110,30 @@ impl MemoryStreamLog {
     }
 
     pub fn history(&self, key: &StreamKey) -> Option<History> {
-        self.streams.lock().expect("not poisoned").get(key).cloned()
+        let streams = self.streams.lock().expect("not poisoned");
+        streams.get(key).map(|(history, _)| history.clone())
     }
 }
 
 impl StreamLog for MemoryStreamLog {
     async fn append(&self, key: &StreamKey, entry: &Entry) -> Result<Appended, StoreError> {
         let mut streams = self.streams.lock().expect("not poisoned");
-        let history = streams.entry(key.clone()).or_default();
+        let (history, version) = streams.entry(key.clone()).or_default();
         let (position, fresh) = append_to(history, entry);
+        *version += u64::from(fresh);
         Ok(Appended {
             history: history.clone(),
             position,
             fresh,
+            version: *version,
         })
     }
 
     async fn mark_announced(&self, key: &StreamKey, drop_id: &str) -> Result<(), StoreError> {
         let mut streams = self.streams.lock().expect("not poisoned");
-        streams
-            .entry(key.clone())
-            .or_default()
-            .announced
-            .insert(drop_id.to_string());
+        let (history, version) = streams.entry(key.clone()).or_default();
+        history.announced.insert(drop_id.to_string());
+        *version += 1;
         Ok(())
     }
 
@@ -126,18 +141,29 @@ impl StreamLog for MemoryStreamLog {
         &self,
         key: &StreamKey,
         compacted: &History,
-        seen_entries: usize,
+        seen_version: u64,
     ) -> Result<(), StoreError> {
         let mut streams = self.streams.lock().expect("not poisoned");
-        if let Some(history) = streams.get_mut(key)
-            && history.entries.len() == seen_entries
+        if let Some((history, version)) = streams.get_mut(key)
+            && *version == seen_version
         {
-            let announced = std::mem::take(&mut history.announced);
-            *history = History {
-                announced,
-                ..compacted.clone()
-            };
+            *history = compacted.clone();
+            *version += 1;
         }
         Ok(())
+    }
+}
+
+impl IdempotencyStore for MemoryStreamLog {
+    async fn claim(&self, event_id: &str, now: u64) -> Result<Claim, StoreError> {
+        self.claims.claim(event_id, now).await
+    }
+
+    async fn complete(&self, event_id: &str, now: u64, until: u64) -> Result<(), StoreError> {
+        self.claims.complete(event_id, now, until).await
+    }
+
+    async fn release(&self, event_id: &str) -> Result<(), StoreError> {
+        self.claims.release(event_id).await
     }
 }

@@ -8,14 +8,20 @@
 use crate::handler::Rejection;
 use crate::inbound::callback::Callback;
 use crate::inbound::signature::{Authentic, Verifier};
-use crate::meaning::classify::PushEvent;
-use crate::meaning::stream_state::{Effect, Entry, History, Input, Outcome, Start, Stop};
+use crate::meaning::classify::{Event, PushEvent};
+use crate::meaning::stream_state::{
+    Effect, Entry, History, Input, MAX_ENTRIES, Notice, Outcome, Start, Stop,
+};
 use crate::ports::hold_queue::{Hold, HoldQueue};
 use crate::ports::publish::Publisher;
-use crate::ports::stream_log::{COMPACT_AT, KEEP_AFTER_COMPACTION, StreamKey, StreamLog};
+use crate::ports::stream_log::{StreamKey, StreamLog};
 use crate::relay::holds::HoldError;
 use crate::relay::report::Report;
 use crate::relay::{Mode, Teller};
+
+/// How long after a callback first arrives Tencent may still send it again: up to 12
+/// retries a minute apart, each after up to 20 s without an answer (PROTOCOL.md).
+pub const TENCENT_RETRY_SECS: u64 = 12 * (60 + 20);
 
 #[derive(Debug)]
 pub struct Windowed<L, Q> {
@@ -49,13 +55,14 @@ pub fn input_of(cb: &Callback, now: u64, window_secs: u64) -> Input {
 
 impl<L: StreamLog, Q: HoldQueue> Windowed<L, Q> {
     /// Appends `entry` to the stream's history and returns the history and the decision
-    /// for the entry (for an entry there before, the decision it had then).
+    /// for the entry (for an entry there before, the decision it had then). A long
+    /// history is compacted on the way, as far as [`History::compacted`] allows.
     pub async fn decide(
         &self,
         key: &StreamKey,
         entry: &Entry,
         report: &mut Report,
-    ) -> Result<(History, usize, Vec<Effect>), Rejection> {
+    ) -> Result<(History, Vec<Effect>), Rejection> {
         let appended = self
             .log
             .append(key, entry)
@@ -67,14 +74,18 @@ impl<L: StreamLog, Q: HoldQueue> Windowed<L, Q> {
         } else {
             Outcome::Duplicate
         });
-        let seen = appended.history.entries.len();
-        if seen >= COMPACT_AT {
-            let compacted = appended.history.compacted(KEEP_AFTER_COMPACTION);
-            if let Err(e) = self.log.compact(key, &compacted, seen).await {
+        if let Some(compacted) = appended.history.compaction(entry.received) {
+            if appended.history.entries.len() > MAX_ENTRIES {
+                tracing::warn!(
+                    entries = appended.history.entries.len(),
+                    "stream history compacted past what retries may still need"
+                );
+            }
+            if let Err(e) = self.log.compact(key, &compacted, appended.version).await {
                 tracing::warn!(error = %e, "stream history not compacted; the next append will");
             }
         }
-        Ok((appended.history, appended.position, decision.effects))
+        Ok((appended.history, decision.effects))
     }
 }
 
@@ -91,17 +102,24 @@ impl<L: StreamLog, Q: HoldQueue> Mode for Windowed<L, Q> {
         let key = StreamKey::of(cb);
         let entry = Entry {
             received: now,
+            until: callback.accepted_until().max(now + TENCENT_RETRY_SECS),
             input: input_of(cb, now, self.window_secs),
         };
-        let (history, position, effects) = self.decide(&key, &entry, report).await?;
+        let (history, effects) = self.decide(&key, &entry, report).await?;
         for effect in effects {
             match effect {
+                Effect::Publish(Notice::Recovered { drop, .. })
+                    if teller.notifies(Event::Recovered)
+                        && !history.announced.contains(&drop.id) =>
+                {
+                    return Err(Rejection::AnnouncementPending(drop.id));
+                }
                 Effect::Publish(notice) => {
                     teller.tell(callback, &notice, report).await?;
                 }
                 Effect::Hold { deadline, .. } => {
                     let hold = Hold {
-                        held_at: history.entries[position].received,
+                        verified_at: now,
                         deadline,
                         body: String::from_utf8_lossy(body).into_owned(),
                     };
