@@ -92,17 +92,19 @@ REGION ?= $(or $(AWS_REGION),$(AWS_DEFAULT_REGION))
 DOMAIN ?=
 APP ?= live
 DRY_RUN ?=
+OFFLINE ?=
 
 ## verify: signed test callbacks through the deployed stack, observed on temporary queues
 verify: $(VENV_READY)
 	$(VENV)/bin/python tools/verify.py --stack $(STACK) $(if $(REGION),--region $(REGION))
 
 ## tencent-connect: Tencent's callback template and binding pointed at the stack
-## (TENCENTCLOUD_SECRET_ID/KEY; DOMAIN=<push domain>; DRY_RUN=1 prints the calls)
+## (TENCENTCLOUD_SECRET_ID/KEY; DOMAIN=<push domain>; DRY_RUN=1 prints the calls;
+## DRY_RUN=1 OFFLINE=1 plans for an empty account without calling Tencent)
 tencent-connect: $(VENV_READY)
 	@test -n "$(DOMAIN)" || { echo "set DOMAIN=<your push domain>, e.g. make tencent-connect DOMAIN=push.example.com" >&2; exit 2; }
 	$(VENV)/bin/python tools/tencent_connect.py --stack $(STACK) $(if $(REGION),--region $(REGION)) \
-	  --domain $(DOMAIN) --app $(APP) $(if $(DRY_RUN),--dry-run)
+	  --domain $(DOMAIN) --app $(APP) $(if $(DRY_RUN),--dry-run) $(if $(OFFLINE),--offline)
 
 ## local-stack: a deployed stack played on this machine (moto + the real bootstrap), for
 ## trying verify and tencent-connect DRY_RUN=1 without AWS; prints what to export
