@@ -38,10 +38,10 @@ impl Rejection {
             Rejection::Inbound(InboundError::TooLarge(_)) => StatusCode::PAYLOAD_TOO_LARGE,
             Rejection::Inbound(InboundError::Malformed(_)) => StatusCode::BAD_REQUEST,
             Rejection::Inbound(InboundError::Unauthorized(_)) => StatusCode::UNAUTHORIZED,
-            Rejection::InFlight => StatusCode::CONFLICT,
-            Rejection::NotPublished(_)
-            | Rejection::NotRecorded(_)
-            | Rejection::AnnouncementPending(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Rejection::InFlight | Rejection::AnnouncementPending(_) => StatusCode::CONFLICT,
+            Rejection::NotPublished(_) | Rejection::NotRecorded(_) => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
         }
     }
 

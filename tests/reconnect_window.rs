@@ -17,7 +17,7 @@ use live_callback_relay::ports::publish::{PublishError, Publisher};
 use live_callback_relay::ports::recording::RecordingPublisher;
 use live_callback_relay::ports::stream_log::{Appended, MemoryStreamLog, StreamKey, StreamLog};
 use live_callback_relay::relay::report::Report;
-use live_callback_relay::relay::windowed::{TENCENT_RETRY_SECS, Windowed};
+use live_callback_relay::relay::windowed::{RECOVERY_WAIT_SECS, TENCENT_RETRY_SECS, Windowed};
 use serde_json::{Value, json};
 
 const WINDOW: u64 = 60;
@@ -441,7 +441,7 @@ async fn a_failed_announcement_is_made_before_its_recovery_even_after_compaction
     let b = start("b", NOW + 65);
     assert_eq!(
         send(&relay, &b, NOW + 70).await,
-        StatusCode::SERVICE_UNAVAILABLE
+        StatusCode::CONFLICT
     );
     flap(&relay, 11, NOW + 75).await;
     // SQS delivers the hold again after its visibility timeout, then Tencent the start
@@ -453,6 +453,48 @@ async fn a_failed_announcement_is_made_before_its_recovery_even_after_compaction
     assert_eq!(
         about(&relay, "\"a-stop-"),
         [Event::StoppedAbnormally, Event::Recovered]
+    );
+}
+
+#[tokio::test]
+async fn a_recovery_waits_for_its_announcement_a_few_minutes_then_is_told_anyway() {
+    let relay = relay();
+    send(&relay, &start("a", NOW - 100), NOW).await;
+    send(&relay, &drop_of("a", NOW, 13), NOW + 1).await;
+    let hold = relay.mode().queue.take().remove(0).to_message();
+    relay.publisher().set_failing(true);
+    assert!(
+        relay
+            .on_hold(&hold, NOW + 61, &mut Report::default())
+            .await
+            .is_err()
+    );
+    relay.publisher().set_failing(false);
+    // the hold is on its way to the dead-letter queue (SNS down), the stream comes back
+    let b = start("b", NOW + 120);
+    assert_eq!(
+        send(&relay, &b, NOW + 121).await,
+        StatusCode::CONFLICT,
+        "waits"
+    );
+    assert_eq!(
+        send(&relay, &b, NOW + 60 + RECOVERY_WAIT_SECS - 1).await,
+        StatusCode::CONFLICT
+    );
+    assert_eq!(
+        send(&relay, &b, NOW + 60 + RECOVERY_WAIT_SECS).await,
+        StatusCode::OK,
+        "told anyway"
+    );
+    assert_eq!(told(&relay), [Event::Started, Event::Recovered]);
+    // redriven from the dead-letter queue, the drop is announced, late
+    relay
+        .on_hold(&hold, NOW + 3_600, &mut Report::default())
+        .await
+        .expect("announced");
+    assert_eq!(
+        told(&relay),
+        [Event::Started, Event::Recovered, Event::StoppedAbnormally]
     );
 }
 

@@ -556,14 +556,16 @@ impl History {
     /// `keep`. An entry that a repeat may still come for is never folded, nor anything
     /// after it: a callback within its acceptance (`until` not passed at `now`), and an
     /// expiry that announces a drop whose announcement is not recorded as published (SQS
-    /// delivers its hold again). Past [`MAX_ENTRIES`], only `keep` are kept, whatever. The
-    /// announcements kept are those of the drops the compacted history still refers to.
+    /// delivers its hold again, until it is announced). Past [`MAX_ENTRIES`], callbacks
+    /// are folded down to `keep` all the same, but never such an expiry: a drop is not
+    /// lost. The announcements kept are those of the drops the compacted history still
+    /// refers to.
     pub fn compacted(&self, keep: usize, now: u64) -> History {
         let mut fold = self.entries.len().saturating_sub(keep);
         let mut snapshot = self.snapshot.clone();
         for (position, entry) in self.entries[..fold].iter().enumerate() {
             let decision = step(&snapshot, entry);
-            if self.entries.len() <= MAX_ENTRIES && self.awaits_repeat(entry, &decision, now) {
+            if self.awaits_repeat(entry, &decision, now, self.entries.len() > MAX_ENTRIES) {
                 fold = position;
                 break;
             }
@@ -595,7 +597,15 @@ impl History {
         }
     }
 
-    fn awaits_repeat(&self, entry: &Entry, decision: &Decision, now: u64) -> bool {
+    /// Whether a repeat of `entry` may still come and must be recognised; `overflowing`,
+    /// only an expiry's.
+    fn awaits_repeat(
+        &self,
+        entry: &Entry,
+        decision: &Decision,
+        now: u64,
+        overflowing: bool,
+    ) -> bool {
         match &entry.input {
             Input::Expire { drop_id } => {
                 !self.announced.contains(drop_id)
@@ -604,7 +614,7 @@ impl History {
                         .iter()
                         .any(|e| matches!(e, Effect::Publish(Notice::Announced { .. })))
             }
-            Input::Start(_) | Input::Stop(_) => entry.until >= now,
+            Input::Start(_) | Input::Stop(_) => !overflowing && entry.until >= now,
         }
     }
 }

@@ -26,7 +26,9 @@ use crate::relay::windowed::Windowed;
 pub enum HoldError {
     #[error("the hold message is unreadable: {0}")]
     Malformed(String),
-    #[error("the held callback no longer verifies: {0}")]
+    #[error(
+        "the held callback no longer verifies (a key removed before the holds parked under it were handled?): {0}"
+    )]
     NotVerified(#[from] InboundError),
     #[error(transparent)]
     Rejected(#[from] crate::handler::Rejection),
@@ -41,6 +43,10 @@ pub enum HoldError {
     #[error("a hold arrived, but the relay has no reconnect window (RECONNECT_WINDOW_SECS)")]
     NoWindow,
 }
+
+/// How long an announcement's claim is kept: as long as SQS may keep a copy of its hold
+/// (14 days in the dead-letter queue), and a day.
+const ANNOUNCEMENT_CLAIM_SECS: u64 = 15 * 86_400;
 
 impl<L: StreamLog, Q: HoldQueue> Windowed<L, Q> {
     /// Handles one hold message at Unix time `now`.
@@ -117,7 +123,11 @@ impl<L: StreamLog, Q: HoldQueue> Windowed<L, Q> {
             }
             return Err(e.into());
         }
-        if let Err(e) = self.log.complete(&claim, now, now).await {
+        if let Err(e) = self
+            .log
+            .complete(&claim, now, now + ANNOUNCEMENT_CLAIM_SECS)
+            .await
+        {
             tracing::warn!(error = %e, "announcement claim not completed; it lapses after its lease");
         }
         self.record_announced(key, drop_id).await

@@ -20,8 +20,13 @@ use crate::relay::report::Report;
 use crate::relay::{Mode, Teller};
 
 /// How long after a callback first arrives Tencent may still send it again: up to 12
-/// retries a minute apart, each after up to 20 s without an answer (PROTOCOL.md).
-pub const TENCENT_RETRY_SECS: u64 = 12 * (60 + 20);
+/// retries a minute apart, each after up to 20 s without an answer (PROTOCOL.md), and a
+/// minute for the clocks of the relay's instances and the network.
+pub const TENCENT_RETRY_SECS: u64 = 12 * (60 + 20) + 60;
+/// How long past its drop's deadline a recovery waits for the drop's announcement (SQS
+/// delivers a failed hold again every 90 s): then it is told anyway, not lost with
+/// Tencent's last retry.
+pub const RECOVERY_WAIT_SECS: u64 = 300;
 
 #[derive(Debug)]
 pub struct Windowed<L, Q> {
@@ -110,7 +115,8 @@ impl<L: StreamLog, Q: HoldQueue> Mode for Windowed<L, Q> {
             match effect {
                 Effect::Publish(Notice::Recovered { drop, .. })
                     if teller.notifies(Event::Recovered)
-                        && !history.announced.contains(&drop.id) =>
+                        && !history.announced.contains(&drop.id)
+                        && now < drop.at + self.window_secs + RECOVERY_WAIT_SECS =>
                 {
                     return Err(Rejection::AnnouncementPending(drop.id));
                 }

@@ -626,6 +626,24 @@ fn past_the_most_entries_compaction_keeps_only_the_last_few() {
     let compacted = history.compacted(KEEP_AFTER_COMPACTION, 2_000);
     assert_eq!(compacted.entries.len(), KEEP_AFTER_COMPACTION);
     assert_eq!(compacted.state(), history.state());
+    // but not an expiry whose announcement is not recorded: its drop is not lost
+    let mut pinned = History {
+        entries: vec![
+            entry(900, Input::Start(start("a", 900))),
+            entry(901, Input::Stop(stop("a", 901, Reason::Network, 901))),
+            entry(
+                961,
+                Input::Expire {
+                    drop_id: "a-stop".into(),
+                },
+            ),
+        ],
+        ..History::default()
+    };
+    pinned.entries.extend(history.entries.iter().cloned());
+    let compacted = pinned.compacted(KEEP_AFTER_COMPACTION, 2_000);
+    assert_eq!(compacted.position("expire:a-stop"), Some(0));
+    assert_eq!(compacted.entries.len(), pinned.entries.len() - 2);
 }
 
 #[test]
