@@ -423,26 +423,26 @@ async fn a_start_retried_after_a_long_history_was_compacted_still_resumes_the_dr
     assert_eq!(about(&relay, "\"a-stop-"), [Event::Resumed]);
 }
 
-#[tokio::test]
-async fn a_failed_announcement_is_made_before_its_recovery_even_after_compaction() {
+/// A relay whose stream `a` dropped at `dropped_at` and whose hold came due at `NOW + 61`
+/// while SNS failed; and the hold, which SQS delivers again.
+async fn an_announcement_failed(dropped_at: u64) -> (WindowedRelay, String) {
     let relay = relay();
     send(&relay, &start("a", NOW - 100), NOW).await;
-    send(&relay, &drop_of("a", NOW - 10, 13), NOW + 1).await;
+    send(&relay, &drop_of("a", dropped_at, 13), NOW + 1).await;
     let hold = relay.mode().queue.take().remove(0).to_message();
     relay.publisher().set_failing(true);
-    assert!(
-        relay
-            .on_hold(&hold, NOW + 61, &mut Report::default())
-            .await
-            .is_err()
-    );
+    let handled = relay.on_hold(&hold, NOW + 61, &mut Report::default()).await;
+    assert!(handled.is_err());
     relay.publisher().set_failing(false);
+    (relay, hold)
+}
+
+#[tokio::test]
+async fn a_failed_announcement_is_made_before_its_recovery_even_after_compaction() {
+    let (relay, hold) = an_announcement_failed(NOW - 10).await;
     // the stream comes back: its recovery waits for the announcement
     let b = start("b", NOW + 65);
-    assert_eq!(
-        send(&relay, &b, NOW + 70).await,
-        StatusCode::CONFLICT
-    );
+    assert_eq!(send(&relay, &b, NOW + 70).await, StatusCode::CONFLICT);
     flap(&relay, 11, NOW + 75).await;
     // SQS delivers the hold again after its visibility timeout, then Tencent the start
     relay
@@ -458,18 +458,7 @@ async fn a_failed_announcement_is_made_before_its_recovery_even_after_compaction
 
 #[tokio::test]
 async fn a_recovery_waits_for_its_announcement_a_few_minutes_then_is_told_anyway() {
-    let relay = relay();
-    send(&relay, &start("a", NOW - 100), NOW).await;
-    send(&relay, &drop_of("a", NOW, 13), NOW + 1).await;
-    let hold = relay.mode().queue.take().remove(0).to_message();
-    relay.publisher().set_failing(true);
-    assert!(
-        relay
-            .on_hold(&hold, NOW + 61, &mut Report::default())
-            .await
-            .is_err()
-    );
-    relay.publisher().set_failing(false);
+    let (relay, hold) = an_announcement_failed(NOW).await;
     // the hold is on its way to the dead-letter queue (SNS down), the stream comes back
     let b = start("b", NOW + 120);
     assert_eq!(

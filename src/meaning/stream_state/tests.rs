@@ -627,40 +627,36 @@ fn past_the_most_entries_compaction_keeps_only_the_last_few() {
     assert_eq!(compacted.entries.len(), KEEP_AFTER_COMPACTION);
     assert_eq!(compacted.state(), history.state());
     // but not an expiry whose announcement is not recorded: its drop is not lost
-    let mut pinned = History {
-        entries: vec![
-            entry(900, Input::Start(start("a", 900))),
-            entry(901, Input::Stop(stop("a", 901, Reason::Network, 901))),
-            entry(
-                961,
-                Input::Expire {
-                    drop_id: "a-stop".into(),
-                },
-            ),
-        ],
-        ..History::default()
-    };
+    let mut pinned = dropped_and_expired(900);
     pinned.entries.extend(history.entries.iter().cloned());
     let compacted = pinned.compacted(KEEP_AFTER_COMPACTION, 2_000);
     assert_eq!(compacted.position("expire:a-stop"), Some(0));
     assert_eq!(compacted.entries.len(), pinned.entries.len() - 2);
 }
 
-#[test]
-fn compaction_keeps_an_expiry_until_its_announcement_is_recorded() {
-    let mut history = History {
+/// Push `a` started at `at`, dropped a second later, and its hold expired a window later.
+fn dropped_and_expired(at: u64) -> History {
+    History {
         entries: vec![
-            entry(1_001, Input::Start(start("a", 900))),
-            entry(1_002, Input::Stop(stop("a", 950, Reason::Network, 1_002))),
+            entry(at, Input::Start(start("a", at))),
             entry(
-                1_062,
+                at + 1,
+                Input::Stop(stop("a", at + 1, Reason::Network, at + 1)),
+            ),
+            entry(
+                at + 1 + WINDOW,
                 Input::Expire {
                     drop_id: "a-stop".into(),
                 },
             ),
         ],
         ..History::default()
-    };
+    }
+}
+
+#[test]
+fn compaction_keeps_an_expiry_until_its_announcement_is_recorded() {
+    let mut history = dropped_and_expired(1_001);
     for k in 0..12 {
         let sequence = format!("b{k}");
         let received = 1_100 + 2 * k;
