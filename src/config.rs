@@ -14,6 +14,9 @@ pub const CLOCK_SKEW_SECS: RangeInclusive<u64> = 0..=86_400;
 pub const MAX_VALIDITY_SECS: RangeInclusive<u64> = 1..=86_400;
 /// 0 is off; Mux allows the same range.
 pub const RECONNECT_WINDOW_SECS: RangeInclusive<u64> = 0..=1_800;
+/// The template's `maxReceiveCount` of the hold queue, and what SQS allows.
+pub const DEFAULT_HOLD_MAX_RECEIVES: u64 = 10;
+pub const HOLD_MAX_RECEIVES: RangeInclusive<u64> = 1..=1_000;
 /// What is published when `NOTIFY_EVENTS` is not set: a normal stop is opt-in.
 pub const DEFAULT_NOTIFY_EVENTS: [Event; 4] = [
     Event::Started,
@@ -21,7 +24,13 @@ pub const DEFAULT_NOTIFY_EVENTS: [Event; 4] = [
     Event::Resumed,
     Event::Recovered,
 ];
+/// What is posted to the chat topic when `CHAT_EVENTS` is not set: what pages on-call.
+pub const DEFAULT_CHAT_EVENTS: [Event; 2] = [Event::StoppedAbnormally, Event::Recovered];
+/// The CloudWatch namespace of the relay's metrics when `METRICS_NAMESPACE` is not set.
+pub const DEFAULT_METRICS_NAMESPACE: &str = "LiveCallbackRelay";
 const MAX_KEY_LEN: usize = 32;
+/// CloudWatch's limit on a namespace, in characters.
+const MAX_NAMESPACE_LEN: usize = 255;
 /// The SDK's endpoint overrides the relay's clients honour.
 const ENDPOINT_OVERRIDES: [&str; 4] = [
     "AWS_ENDPOINT_URL",
@@ -51,6 +60,18 @@ pub struct Config {
     pub state: State,
     /// Amazon's roots for AWS endpoints; the system's when an endpoint is overridden.
     pub trust_roots: TrustRoots,
+    /// The chat topic (Amazon Q Developer in chat applications) and what is posted there.
+    pub chat: Option<Chat>,
+    pub metrics_namespace: String,
+    /// The hold queue's `maxReceiveCount`: a hold failing its last receive is counted as
+    /// dead-lettered.
+    pub hold_max_receives: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Chat {
+    pub topic_arn: String,
+    pub events: HashSet<Event>,
 }
 
 /// What the relay remembers between callbacks.
@@ -85,6 +106,9 @@ impl fmt::Debug for Config {
             .field("max_validity_secs", &self.max_validity_secs)
             .field("state", &self.state)
             .field("trust_roots", &self.trust_roots)
+            .field("chat", &self.chat)
+            .field("metrics_namespace", &self.metrics_namespace)
+            .field("hold_max_receives", &self.hold_max_receives)
             .finish()
     }
 }
@@ -104,53 +128,35 @@ impl Config {
 
     /// Reads the configuration through `lookup`, which maps a variable name to its value.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
-        let topic_arn = required(&lookup, "SNS_TOPIC_ARN")?;
-        check_topic_arn(&topic_arn).map_err(|problem| ConfigError {
-            variable: "SNS_TOPIC_ARN",
-            problem,
-        })?;
+        let topic_arn = topic(
+            &lookup,
+            "SNS_TOPIC_ARN",
+            required(&lookup, "SNS_TOPIC_ARN")?,
+        )?;
         let callback_keys =
             parse_keys(&required(&lookup, "CALLBACK_KEYS")?).map_err(|problem| ConfigError {
                 variable: "CALLBACK_KEYS",
                 problem,
             })?;
-        let notify_events = match lookup("NOTIFY_EVENTS") {
-            Some(value) => parse_events(&value).map_err(|problem| ConfigError {
-                variable: "NOTIFY_EVENTS",
-                problem,
-            })?,
-            None => HashSet::from(DEFAULT_NOTIFY_EVENTS),
-        };
+        let notify_events = events(&lookup, "NOTIFY_EVENTS", &DEFAULT_NOTIFY_EVENTS)?;
         if let Some((variable, problem)) = REPLACED.iter().find(|(v, _)| lookup(v).is_some()) {
             return Err(ConfigError {
                 variable,
                 problem: problem.to_string(),
             });
         }
-        if let Some(region) = lookup("AWS_REGION").filter(|r| !r.trim().is_empty()) {
-            let topic_region = topic_arn.split(':').nth(3).unwrap_or_default();
-            if topic_region != region.trim() {
-                return Err(ConfigError {
-                    variable: "SNS_TOPIC_ARN",
-                    problem: format!(
-                        "the topic is in {topic_region}, the function in {}: SNS answers a publish to another region's topic as invalid",
-                        region.trim()
-                    ),
-                });
-            }
-        }
         let trust_roots = trust_roots(&lookup, &topic_arn)?;
         Ok(Config {
             topic_arn,
             callback_keys,
             notify_events,
-            clock_skew_secs: seconds(
+            clock_skew_secs: whole_number(
                 &lookup,
                 "CLOCK_SKEW_SECS",
                 DEFAULT_CLOCK_SKEW_SECS,
                 CLOCK_SKEW_SECS,
             )?,
-            max_validity_secs: seconds(
+            max_validity_secs: whole_number(
                 &lookup,
                 "MAX_VALIDITY_SECS",
                 DEFAULT_MAX_VALIDITY_SECS,
@@ -158,14 +164,92 @@ impl Config {
             )?,
             state: state(&lookup)?,
             trust_roots,
+            chat: chat(&lookup)?,
+            metrics_namespace: metrics_namespace(&lookup)?,
+            hold_max_receives: whole_number(
+                &lookup,
+                "HOLD_MAX_RECEIVES",
+                DEFAULT_HOLD_MAX_RECEIVES,
+                HOLD_MAX_RECEIVES,
+            )? as u32,
         })
+    }
+}
+
+/// `CHAT_TOPIC_ARN` and `CHAT_EVENTS`: chat is on when the topic is given.
+fn chat(lookup: &impl Fn(&str) -> Option<String>) -> Result<Option<Chat>, ConfigError> {
+    let events = events(lookup, "CHAT_EVENTS", &DEFAULT_CHAT_EVENTS)?;
+    match lookup("CHAT_TOPIC_ARN").filter(|v| !v.trim().is_empty()) {
+        Some(arn) => Ok(Some(Chat {
+            topic_arn: topic(lookup, "CHAT_TOPIC_ARN", arn.trim().to_string())?,
+            events,
+        })),
+        None if lookup("CHAT_EVENTS").is_some() => Err(ConfigError {
+            variable: "CHAT_EVENTS",
+            problem:
+                "is set, but CHAT_TOPIC_ARN is not: set the chat topic, or leave the events out"
+                    .into(),
+        }),
+        None => Ok(None),
+    }
+}
+
+fn metrics_namespace(lookup: &impl Fn(&str) -> Option<String>) -> Result<String, ConfigError> {
+    let Some(value) = lookup("METRICS_NAMESPACE") else {
+        return Ok(DEFAULT_METRICS_NAMESPACE.to_string());
+    };
+    let value = value.trim();
+    let valid = !value.is_empty()
+        && value.len() <= MAX_NAMESPACE_LEN
+        && value.bytes().all(|b| b.is_ascii_graphic() || b == b' ')
+        && !value.starts_with("AWS/");
+    if valid {
+        Ok(value.to_string())
+    } else {
+        Err(ConfigError {
+            variable: "METRICS_NAMESPACE",
+            problem: format!(
+                "{value:?} is not a CloudWatch namespace: 1 to {MAX_NAMESPACE_LEN} printable ASCII characters, not starting with AWS/"
+            ),
+        })
+    }
+}
+
+/// The topic `arn`, named by `variable`: a standard SNS topic in the function's region.
+fn topic(
+    lookup: &impl Fn(&str) -> Option<String>,
+    variable: &'static str,
+    arn: String,
+) -> Result<String, ConfigError> {
+    let invalid = |problem| ConfigError { variable, problem };
+    check_topic_arn(&arn).map_err(invalid)?;
+    if let Some(region) = lookup("AWS_REGION").filter(|r| !r.trim().is_empty()) {
+        let topic_region = arn.split(':').nth(3).unwrap_or_default();
+        if topic_region != region.trim() {
+            return Err(invalid(format!(
+                "the topic is in {topic_region}, the function in {}: SNS answers a publish to another region's topic as invalid",
+                region.trim()
+            )));
+        }
+    }
+    Ok(arn)
+}
+
+fn events(
+    lookup: &impl Fn(&str) -> Option<String>,
+    variable: &'static str,
+    default: &[Event],
+) -> Result<HashSet<Event>, ConfigError> {
+    match lookup(variable) {
+        Some(value) => parse_events(&value).map_err(|problem| ConfigError { variable, problem }),
+        None => Ok(default.iter().copied().collect()),
     }
 }
 
 /// `RECONNECT_WINDOW_SECS`, `STATE_TABLE` and `HOLD_QUEUE_URL`, which only make sense
 /// together: a window needs both, a queue without a window means a forgotten setting.
 fn state(lookup: &impl Fn(&str) -> Option<String>) -> Result<State, ConfigError> {
-    let window_secs = seconds(lookup, "RECONNECT_WINDOW_SECS", 0, RECONNECT_WINDOW_SECS)?;
+    let window_secs = whole_number(lookup, "RECONNECT_WINDOW_SECS", 0, RECONNECT_WINDOW_SECS)?;
     let optional = |variable| lookup(variable).filter(|v| !v.trim().is_empty());
     match (window_secs, optional("STATE_TABLE"), optional("HOLD_QUEUE_URL")) {
         (0, None, None) => Ok(State::Stateless),
@@ -286,7 +370,7 @@ fn trust_roots(
     }
 }
 
-fn seconds(
+fn whole_number(
     lookup: &impl Fn(&str) -> Option<String>,
     variable: &'static str,
     default: u64,
@@ -300,7 +384,7 @@ fn seconds(
         _ => Err(ConfigError {
             variable,
             problem: format!(
-                "{raw:?} is not a whole number of seconds from {} to {}",
+                "{raw:?} is not a whole number from {} to {}",
                 range.start(),
                 range.end()
             ),
@@ -321,6 +405,88 @@ mod tests {
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
         Config::from_lookup(|name| map.get(name).cloned())
+    }
+
+    #[test]
+    fn chat_is_on_with_its_topic_and_posts_what_pages_on_call_unless_told() {
+        let base = [("SNS_TOPIC_ARN", ARN), ("CALLBACK_KEYS", "k1")];
+        assert_eq!(load(&base).unwrap().chat, None);
+        let chat_arn = "arn:aws:sns:eu-west-1:123456789012:live-chat";
+        let with = |extra: &[(&'static str, &'static str)]| {
+            let mut vars = base.to_vec();
+            vars.extend_from_slice(extra);
+            load(&vars)
+        };
+        assert_eq!(
+            with(&[("CHAT_TOPIC_ARN", chat_arn)]).unwrap().chat,
+            Some(Chat {
+                topic_arn: chat_arn.into(),
+                events: HashSet::from(DEFAULT_CHAT_EVENTS)
+            })
+        );
+        let started_only = with(&[
+            ("CHAT_TOPIC_ARN", chat_arn),
+            ("CHAT_EVENTS", "stream.started"),
+        ]);
+        assert_eq!(
+            started_only.unwrap().chat.unwrap().events,
+            HashSet::from([Event::Started])
+        );
+        for (vars, variable) in [
+            (&[("CHAT_EVENTS", "stream.started")][..], "CHAT_EVENTS"),
+            (&[("CHAT_TOPIC_ARN", "live-chat")][..], "CHAT_TOPIC_ARN"),
+            (
+                &[(
+                    "CHAT_TOPIC_ARN",
+                    "arn:aws:sns:eu-west-1:123456789012:c.fifo",
+                )][..],
+                "CHAT_TOPIC_ARN",
+            ),
+            (
+                &[
+                    ("CHAT_TOPIC_ARN", "arn:aws:sns:us-east-1:123456789012:c"),
+                    ("AWS_REGION", "eu-west-1"),
+                ][..],
+                "CHAT_TOPIC_ARN",
+            ),
+            (
+                &[
+                    ("CHAT_TOPIC_ARN", chat_arn),
+                    ("CHAT_EVENTS", "stream.paused"),
+                ][..],
+                "CHAT_EVENTS",
+            ),
+        ] {
+            assert_eq!(with(vars).unwrap_err().variable, variable, "{vars:?}");
+        }
+    }
+
+    #[test]
+    fn the_metrics_namespace_is_one_cloudwatch_accepts() {
+        let with = |namespace: &str| {
+            load(&[
+                ("SNS_TOPIC_ARN", ARN),
+                ("CALLBACK_KEYS", "k1"),
+                ("METRICS_NAMESPACE", namespace),
+            ])
+        };
+        assert_eq!(
+            load(&[("SNS_TOPIC_ARN", ARN), ("CALLBACK_KEYS", "k1")])
+                .unwrap()
+                .metrics_namespace,
+            DEFAULT_METRICS_NAMESPACE
+        );
+        assert_eq!(
+            with("LiveCallbackRelay/prod").unwrap().metrics_namespace,
+            "LiveCallbackRelay/prod"
+        );
+        for bad in ["", "AWS/Lambda", "名前", "a\tb", &"x".repeat(256)] {
+            assert_eq!(
+                with(bad).unwrap_err().variable,
+                "METRICS_NAMESPACE",
+                "{bad:?}"
+            );
+        }
     }
 
     #[test]

@@ -65,6 +65,11 @@ impl Rejection {
 impl<P: Publisher, M: Mode> Relay<P, M> {
     /// Answers one HTTP request at Unix time `now`, and logs one line about it.
     pub async fn handle(&self, request: Request, now: u64) -> Response<Body> {
+        self.respond(request, now).await.0
+    }
+
+    /// [`Relay::handle`], with what became of the request.
+    pub async fn respond(&self, request: Request, now: u64) -> (Response<Body>, Report) {
         let started = Instant::now();
         let mut report = Report::default();
         let result = self.process(&request, now, &mut report).await;
@@ -74,7 +79,7 @@ impl<P: Publisher, M: Mode> Relay<P, M> {
             .map_or_else(Rejection::status, |_| StatusCode::OK);
         let detail = result.as_ref().err().map(|r| r as &dyn std::fmt::Display);
         log_line("callback", status, &report, detail, elapsed_us);
-        match result {
+        let response = match result {
             Ok(()) => reply(StatusCode::OK, json!({"code": 0})),
             Err(rejection) => {
                 let mut response = reply(
@@ -88,7 +93,8 @@ impl<P: Publisher, M: Mode> Relay<P, M> {
                 }
                 response
             }
-        }
+        };
+        (response, report)
     }
 
     async fn process(
@@ -105,10 +111,7 @@ impl<P: Publisher, M: Mode> Relay<P, M> {
             report.other_event_type = true;
             return Ok(());
         };
-        let cb = callback.get();
-        report.event = Some(cb.classification().event);
-        report.event_id = Some(cb.event_id.clone());
-        report.stream_id = Some(cb.stream_id.clone());
+        report.about(callback.get());
         self.mode()
             .on_callback(&self.teller(), &callback, body, now, report)
             .await
@@ -132,10 +135,11 @@ pub fn log_line(
     let message_id = report.message_ids();
     let state = report.state.map(|s| s.as_str()).unwrap_or_default();
     let held_until = report.held_until.unwrap_or_default();
-    let (outcome, detail, document) = match (rejection, &report.refused) {
-        (Some(rejection), _) => ("rejected", rejection.to_string(), ""),
-        (None, Some((detail, document))) => ("refused", detail.clone(), document.as_str()),
-        (None, None) => (report.outcome(), String::new(), ""),
+    let outcome = report.outcome_at(status);
+    let (detail, document) = match (rejection, &report.refused) {
+        (Some(rejection), _) => (rejection.to_string(), ""),
+        (None, Some((detail, document))) => (detail.clone(), document.as_str()),
+        (None, None) => (String::new(), ""),
     };
     macro_rules! line {
         ($level:expr, $message:literal) => {

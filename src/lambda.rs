@@ -3,6 +3,7 @@
 //! hold queue's SQS event source mapping, answered with the records that failed
 //! (`ReportBatchItemFailures`), which SQS delivers again.
 
+use std::io::Write;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use futures_util::future::join_all;
@@ -17,6 +18,7 @@ use serde_json::value::RawValue;
 
 use crate::handler::log_line;
 use crate::ports::publish::Publisher;
+use crate::relay::metrics::{Source, emf_line};
 use crate::relay::report::Report;
 use crate::relay::{Mode, Relay};
 
@@ -35,6 +37,15 @@ pub struct SqsRecord {
     pub body: String,
     #[serde(rename = "eventSource")]
     pub event_source: String,
+    #[serde(default)]
+    pub attributes: SqsAttributes,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct SqsAttributes {
+    /// How many times SQS has delivered the message, this time included.
+    #[serde(rename = "ApproximateReceiveCount", default)]
+    pub receive_count: String,
 }
 
 /// The answer to a batch: the records to deliver again.
@@ -74,6 +85,22 @@ pub fn unix_now() -> u64 {
         .map_or(0, |d| d.as_secs())
 }
 
+/// Writes the metrics of one callback or hold, as one EMF line on standard output (where
+/// CloudWatch Logs reads it; not through `tracing`, whose JSON would wrap it).
+fn count<P: Publisher, M: Mode>(
+    relay: &Relay<P, M>,
+    source: Source,
+    status: StatusCode,
+    report: &Report,
+) {
+    let now_ms = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64);
+    let line = emf_line(&relay.metrics().namespace, now_ms, source, status, report);
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{line}");
+}
+
 /// Answers one invocation at Unix time `now`.
 pub async fn answer<P: Publisher, M: Mode>(
     relay: &Relay<P, M>,
@@ -97,7 +124,8 @@ pub async fn answer<P: Publisher, M: Mode>(
         request.request_context_ref(),
         Some(RequestContext::ApiGatewayV2(_))
     );
-    let response = relay.handle(request, now).await;
+    let (response, report) = relay.respond(request, now).await;
+    count(relay, Source::Callback, response.status(), &report);
     Ok(if http_v2 {
         Answer::HttpV2(as_http_v2(response))
     } else {
@@ -117,24 +145,26 @@ async fn holds<P: Publisher, M: Mode>(
         let mut report = Report::default();
         let handled = relay.on_hold(&record.body, now, &mut report).await;
         let elapsed_us = started.elapsed().as_micros() as u64;
-        match handled {
-            Ok(()) => {
-                log_line("hold", StatusCode::OK, &report, None, elapsed_us);
-                None
-            }
-            Err(e) => {
-                log_line(
-                    "hold",
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    &report,
-                    Some(&e),
-                    elapsed_us,
-                );
-                Some(ItemFailure {
-                    item_identifier: record.message_id,
-                })
-            }
-        }
+        let last_receive = record
+            .attributes
+            .receive_count
+            .parse::<u32>()
+            .is_ok_and(|n| n >= relay.metrics().hold_max_receives);
+        let status = match &handled {
+            Ok(()) => StatusCode::OK,
+            Err(_) => StatusCode::SERVICE_UNAVAILABLE,
+        };
+        log_line(
+            "hold",
+            status,
+            &report,
+            handled.as_ref().err().map(|e| e as &dyn std::fmt::Display),
+            elapsed_us,
+        );
+        count(relay, Source::Hold { last_receive }, status, &report);
+        handled.err().map(|_| ItemFailure {
+            item_identifier: record.message_id,
+        })
     }))
     .await;
     BatchResponse {

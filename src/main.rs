@@ -13,7 +13,7 @@ use live_callback_relay::lambda::{answer, unix_now};
 use live_callback_relay::ports::publish::Publisher;
 use live_callback_relay::relay::deduplicated::Deduplicated;
 use live_callback_relay::relay::windowed::Windowed;
-use live_callback_relay::relay::{Mode, Relay};
+use live_callback_relay::relay::{Chat, Mode, Relay};
 use serde_json::value::RawValue;
 
 #[tokio::main(flavor = "current_thread")]
@@ -23,19 +23,27 @@ async fn main() -> Result<(), Error> {
         Config::from_env().inspect_err(|e| tracing::error!(error = %e, "invalid configuration"))?;
     let shared = load_aws_config(config.trust_roots).await;
     let publisher = SnsPublisher::from_shared(&shared, config.topic_arn.clone());
+    let chat = config.chat.clone().map(|chat| Chat {
+        publisher: publisher.for_topic(chat.topic_arn),
+        events: chat.events,
+    });
     // Init is not throttled as invocations are: every connection the function will need
     // is opened now, so that the first callback does not pay for it.
     match config.state.clone() {
         State::Stateless => {
             warned("SNS", publisher.warm_up().await);
-            serve(Relay::new(&config, publisher)).await
+            serve(Relay::new(&config, publisher), chat).await
         }
         State::Deduplicated { table } => {
             let store = StateTable::from_shared(&shared, table);
             let (sns, dynamodb) = tokio::join!(publisher.warm_up(), store.warm_up());
             warned("SNS", sns);
             warned("DynamoDB", dynamodb);
-            serve(Relay::new(&config, publisher).with_mode(Deduplicated { store })).await
+            serve(
+                Relay::new(&config, publisher).with_mode(Deduplicated { store }),
+                chat,
+            )
+            .await
         }
         State::ReconnectWindow {
             table,
@@ -55,7 +63,7 @@ async fn main() -> Result<(), Error> {
             warned("SNS", sns);
             warned("DynamoDB", dynamodb);
             warned("SQS", sqs);
-            serve(Relay::new(&config, publisher).with_mode(windowed)).await
+            serve(Relay::new(&config, publisher).with_mode(windowed), chat).await
         }
     }
 }
@@ -67,8 +75,14 @@ fn warned<E: std::fmt::Display>(service: &str, warm_up: Result<(), E>) {
     }
 }
 
-async fn serve<P: Publisher, M: Mode>(relay: Relay<P, M>) -> Result<(), Error> {
-    let relay = &relay;
+async fn serve<P: Publisher, M: Mode>(
+    relay: Relay<P, M>,
+    chat: Option<Chat<P>>,
+) -> Result<(), Error> {
+    let relay = &match chat {
+        Some(chat) => relay.with_chat(chat),
+        None => relay,
+    };
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Box<RawValue>>| async move {
         answer(relay, event, unix_now()).await
     }))

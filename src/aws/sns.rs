@@ -1,4 +1,5 @@
-//! The Amazon SNS adapter: one `Publish` with `MessageStructure=json` per notification.
+//! The Amazon SNS adapter: one `Publish` per notification, with `MessageStructure=json`
+//! for the main topic's renderings.
 
 use aws_sdk_sns::Client;
 use aws_sdk_sns::error::{DisplayErrorContext, SdkError};
@@ -6,7 +7,7 @@ use aws_sdk_sns::operation::publish::PublishError as SdkPublishError;
 use aws_sdk_sns::types::MessageAttributeValue;
 
 use crate::aws::limits;
-use crate::outbound::notification::{AttributeValue, Notification};
+use crate::outbound::notification::{AttributeValue, Notification, Structure};
 use crate::ports::publish::{PublishError, Publisher};
 
 /// Applies the relay's retry and timeout budget for publishing to an SNS client configuration.
@@ -34,6 +35,11 @@ impl SnsPublisher {
         Self::new(Client::from_conf(config), topic_arn)
     }
 
+    /// A publisher to another topic through the same client (and its connections).
+    pub fn for_topic(&self, topic_arn: String) -> Self {
+        Self::new(self.client.clone(), topic_arn)
+    }
+
     /// Opens the connection to SNS and pays the client's first-use costs (endpoint
     /// resolution, signing, the TLS handshake), with one read of the topic's attributes.
     pub async fn warm_up(&self) -> Result<(), PublishError> {
@@ -53,9 +59,12 @@ impl Publisher for SnsPublisher {
             .client
             .publish()
             .topic_arn(&self.topic_arn)
-            .message_structure("json")
-            .message(&notification.message)
-            .subject(&notification.subject);
+            .message(&notification.message);
+        if notification.structure == Structure::PerProtocol {
+            request = request
+                .message_structure("json")
+                .subject(&notification.subject);
+        }
         for (name, value) in &notification.attributes {
             request = request.message_attributes(*name, to_sdk(value)?);
         }

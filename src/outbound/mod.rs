@@ -1,5 +1,6 @@
 //! What goes out: one SNS message per notified event, rendered for people and machines.
 
+pub mod chat;
 pub mod document;
 pub mod notification;
 pub mod sanitize;

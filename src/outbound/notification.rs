@@ -7,6 +7,7 @@ use crate::inbound::callback::Callback;
 use crate::inbound::signature::Authentic;
 use crate::meaning::classify::Event;
 use crate::meaning::stream_state::Notice;
+use crate::outbound::chat;
 use crate::outbound::document::Document;
 use crate::outbound::sanitize::{escape_noncharacters, for_attribute};
 use crate::outbound::telling::Telling;
@@ -39,14 +40,26 @@ impl AttributeValue {
     }
 }
 
+/// How SNS is to read the message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Structure {
+    /// `MessageStructure=json`: a rendering per protocol, for the main topic.
+    PerProtocol,
+    /// One message for every subscriber, without a subject: for the chat topic.
+    Single,
+}
+
 /// What is published; built only from a verified callback.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Notification {
     pub event: Event,
     pub event_id: String,
     pub stream_id: String,
+    pub structure: Structure,
+    /// Empty for a single message.
     pub subject: String,
-    /// The `MessageStructure=json` message: `default`, `email` and `sms` renderings.
+    /// With `PerProtocol`, the `default`, `email` and `sms` renderings; with `Single`,
+    /// the chat message.
     pub message: String,
     /// The `default` rendering: the JSON document machines read.
     document: String,
@@ -72,6 +85,24 @@ impl Notification {
     /// stop that was held).
     pub fn new(callback: &Authentic<Callback>, notice: &Notice) -> Notification {
         Notification::tell(callback, Telling::new(callback.get(), notice))
+    }
+
+    /// The chat topic's notification of what `notice` makes of a verified callback: an
+    /// Amazon Q Developer custom notification.
+    pub fn chat(callback: &Authentic<Callback>, notice: &Notice) -> Notification {
+        let cb = callback.get();
+        let telling = Telling::new(cb, notice);
+        let message = chat::message(cb, &telling);
+        Notification {
+            event: telling.event,
+            event_id: telling.event_id,
+            stream_id: cb.stream_id.clone(),
+            structure: Structure::Single,
+            subject: String::new(),
+            document: message.clone(),
+            message,
+            attributes: Vec::new(),
+        }
     }
 
     fn tell(callback: &Authentic<Callback>, telling: Telling) -> Notification {
@@ -117,13 +148,14 @@ impl Notification {
             subject: text::subject(cb, &telling),
             event_id: telling.event_id.clone(),
             stream_id: cb.stream_id.clone(),
+            structure: Structure::PerProtocol,
             message,
             document,
             attributes,
         }
     }
 
-    /// The JSON document (the `default` rendering).
+    /// The JSON document (the `default` rendering; the chat message itself).
     pub fn document(&self) -> &str {
         &self.document
     }

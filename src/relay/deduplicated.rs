@@ -27,7 +27,7 @@ impl<S: IdempotencyStore> Mode for Deduplicated<S> {
     ) -> Result<(), Rejection> {
         let cb = callback.get();
         let event = cb.classification().event;
-        if !teller.notifies(event) {
+        if !teller.tells(event) {
             report.not_notified.push(event);
             return Ok(());
         }

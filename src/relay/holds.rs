@@ -70,9 +70,7 @@ impl<L: StreamLog, Q: HoldQueue> Windowed<L, Q> {
         let callback = inbound::read(hold.body.as_bytes(), verifier, hold.verified_at)?
             .ok_or_else(|| HoldError::Malformed("the held body is not a push callback".into()))?;
         let cb = callback.get();
-        report.event = Some(cb.classification().event);
-        report.event_id = Some(cb.event_id.clone());
-        report.stream_id = Some(cb.stream_id.clone());
+        report.about(cb);
         let key = StreamKey::of(cb);
         let entry = Entry {
             received: now,
@@ -86,7 +84,7 @@ impl<L: StreamLog, Q: HoldQueue> Windowed<L, Q> {
             if let Effect::Publish(notice @ Notice::Announced { .. }) = effect
                 && !history.announced.contains(&cb.event_id)
             {
-                if teller.notifies(Event::StoppedAbnormally) {
+                if teller.tells(Event::StoppedAbnormally) {
                     self.announce(teller, &key, &callback, &notice, now, report)
                         .await?;
                 } else {

@@ -3,12 +3,14 @@
 
 pub mod deduplicated;
 pub mod holds;
+pub mod metrics;
 pub mod report;
 pub mod stateless;
 pub mod windowed;
 
 use std::collections::HashSet;
 use std::future::Future;
+use std::time::Instant;
 
 use crate::config::Config;
 use crate::handler::Rejection;
@@ -27,8 +29,24 @@ pub use stateless::Stateless;
 pub struct Relay<P, M = Stateless> {
     pub(crate) verifier: Verifier,
     notify_events: HashSet<Event>,
+    metrics: Metrics,
     publisher: P,
+    chat: Option<Chat<P>>,
     mode: M,
+}
+
+/// Where the relay's metrics go, and what they need to know.
+#[derive(Debug, Clone)]
+pub struct Metrics {
+    pub namespace: String,
+    pub hold_max_receives: u32,
+}
+
+/// The chat topic, and the events posted to it.
+#[derive(Debug)]
+pub struct Chat<P> {
+    pub publisher: P,
+    pub events: HashSet<Event>,
 }
 
 impl<P: Publisher> Relay<P> {
@@ -40,7 +58,12 @@ impl<P: Publisher> Relay<P> {
                 config.max_validity_secs,
             ),
             notify_events: config.notify_events.clone(),
+            metrics: Metrics {
+                namespace: config.metrics_namespace.clone(),
+                hold_max_receives: config.hold_max_receives,
+            },
             publisher,
+            chat: None,
             mode: Stateless,
         }
     }
@@ -51,9 +74,27 @@ impl<P: Publisher, M: Mode> Relay<P, M> {
         Relay {
             verifier: self.verifier,
             notify_events: self.notify_events,
+            metrics: self.metrics,
             publisher: self.publisher,
+            chat: self.chat,
             mode,
         }
+    }
+
+    /// Posts `chat.events` to the chat topic too, after the main topic.
+    pub fn with_chat(self, chat: Chat<P>) -> Self {
+        Relay {
+            chat: Some(chat),
+            ..self
+        }
+    }
+
+    pub fn chat(&self) -> Option<&Chat<P>> {
+        self.chat.as_ref()
+    }
+
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
     }
 
     pub fn publisher(&self) -> &P {
@@ -80,6 +121,7 @@ impl<P: Publisher, M: Mode> Relay<P, M> {
         Teller {
             publisher: &self.publisher,
             notify_events: &self.notify_events,
+            chat: self.chat.as_ref(),
         }
     }
 }
@@ -119,10 +161,12 @@ pub enum Told {
     Refused,
 }
 
-/// Publishes notifications, as `NOTIFY_EVENTS` allows.
+/// Publishes notifications, as `NOTIFY_EVENTS` allows, and posts them to chat, as
+/// `CHAT_EVENTS` does.
 pub struct Teller<'a, P> {
     publisher: &'a P,
     notify_events: &'a HashSet<Event>,
+    chat: Option<&'a Chat<P>>,
 }
 
 impl<P: Publisher> Teller<'_, P> {
@@ -130,7 +174,14 @@ impl<P: Publisher> Teller<'_, P> {
         self.notify_events.contains(&event)
     }
 
-    /// Publishes what `notice` tells about `callback`, unless its event is not notified.
+    /// Whether `event` goes anywhere: to the main topic or to chat.
+    pub fn tells(&self, event: Event) -> bool {
+        self.notifies(event) || self.chat.is_some_and(|c| c.events.contains(&event))
+    }
+
+    /// Publishes what `notice` tells about `callback`, unless its event is not notified,
+    /// then posts it to chat. A failed post to chat costs nothing but itself: the main
+    /// topic is the one Tencent's retry is for.
     pub async fn tell(
         &self,
         callback: &Authentic<Callback>,
@@ -138,20 +189,43 @@ impl<P: Publisher> Teller<'_, P> {
         report: &mut Report,
     ) -> Result<Told, Rejection> {
         let notification = Notification::new(callback, notice);
-        if !self.notifies(notification.event) {
+        let told = if self.notifies(notification.event) {
+            let started = Instant::now();
+            let published = self.publisher.publish(&notification).await;
+            report
+                .publish_ms
+                .push(started.elapsed().as_secs_f64() * 1000.0);
+            match published {
+                Ok(message_id) => {
+                    report.told.push((notification.event, message_id));
+                    Told::Published
+                }
+                Err(PublishError::Refused(detail)) => {
+                    report.refused = Some((detail, notification.document().to_string()));
+                    Told::Refused
+                }
+                Err(unavailable) => {
+                    report.publish_failures += 1;
+                    return Err(Rejection::NotPublished(unavailable));
+                }
+            }
+        } else {
             report.not_notified.push(notification.event);
-            return Ok(Told::NotNotified);
-        }
-        match self.publisher.publish(&notification).await {
-            Ok(message_id) => {
-                report.told.push((notification.event, message_id));
-                Ok(Told::Published)
+            Told::NotNotified
+        };
+        if let Some(chat) = self.chat.filter(|c| c.events.contains(&notification.event)) {
+            match chat
+                .publisher
+                .publish(&Notification::chat(callback, notice))
+                .await
+            {
+                Ok(_) => report.chat_posted += 1,
+                Err(e) => {
+                    report.chat_failures += 1;
+                    tracing::warn!(error = %e, event_id = notification.event_id, "chat notification not posted");
+                }
             }
-            Err(PublishError::Refused(detail)) => {
-                report.refused = Some((detail, notification.document().to_string()));
-                Ok(Told::Refused)
-            }
-            Err(unavailable) => Err(Rejection::NotPublished(unavailable)),
         }
+        Ok(told)
     }
 }

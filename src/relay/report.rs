@@ -1,12 +1,16 @@
 //! What became of one callback or one hold, for its log line.
 
-use crate::meaning::classify::Event;
+use lambda_http::http::StatusCode;
+
+use crate::inbound::callback::Callback;
+use crate::meaning::classify::{Event, Reason};
 use crate::meaning::stream_state::Outcome;
 
 #[derive(Debug, Default)]
 pub struct Report {
-    /// The callback's own event (as classified), event id and stream.
+    /// The callback's own event and reason (as classified), event id and stream.
     pub event: Option<Event>,
+    pub reason: Option<Reason>,
     pub event_id: Option<String>,
     pub stream_id: Option<String>,
     /// What was published: each event with its message id.
@@ -23,9 +27,35 @@ pub struct Report {
     pub other_event_type: bool,
     /// SNS refused a notification as invalid: the detail and the notification's document.
     pub refused: Option<(String, String)>,
+    /// How long each publish to the main topic took, in milliseconds.
+    pub publish_ms: Vec<f64>,
+    /// Publishes to the main topic that failed (and are Tencent's or SQS's to retry).
+    pub publish_failures: u32,
+    /// Notifications posted to the chat topic, and posts that failed.
+    pub chat_posted: u32,
+    pub chat_failures: u32,
 }
 
 impl Report {
+    /// Notes which callback this is about.
+    pub fn about(&mut self, cb: &Callback) {
+        let class = cb.classification();
+        self.event = Some(class.event);
+        self.reason = class.reason;
+        self.event_id = Some(cb.event_id.clone());
+        self.stream_id = Some(cb.stream_id.clone());
+    }
+
+    /// The outcome of a callback or hold answered `status`: what became of it, or
+    /// `rejected` when it was not done.
+    pub fn outcome_at(&self, status: StatusCode) -> &'static str {
+        if status == StatusCode::OK {
+            self.outcome()
+        } else {
+            "rejected"
+        }
+    }
+
     /// The one word an operator filters the log by.
     pub fn outcome(&self) -> &'static str {
         if self.refused.is_some() {

@@ -114,7 +114,7 @@ impl<L: StreamLog, Q: HoldQueue> Mode for Windowed<L, Q> {
         for effect in effects {
             match effect {
                 Effect::Publish(Notice::Recovered { drop, .. })
-                    if teller.notifies(Event::Recovered)
+                    if teller.tells(Event::Recovered)
                         && !history.announced.contains(&drop.id)
                         && now < drop.at + self.window_secs + RECOVERY_WAIT_SECS =>
                 {
