@@ -37,8 +37,11 @@ const UNITS: [&str; 27] = [
     "None",
 ];
 
+/// A metric written: its name, its dimensions (name and value) and its value.
+type Written = (String, Vec<(String, String)>, Value);
+
 /// The line, checked against the specification; and each metric with its dimensions.
-fn metrics_of(line: &str) -> Vec<(String, Vec<(String, String)>, Value)> {
+fn metrics_of(line: &str) -> Vec<Written> {
     assert!(!line.contains('\n'), "one line");
     let root: Value = serde_json::from_str(line).expect("JSON");
     let aws = &root["_aws"];
@@ -93,11 +96,7 @@ fn metrics_of(line: &str) -> Vec<(String, Vec<(String, String)>, Value)> {
     found
 }
 
-fn line(
-    source: Source,
-    status: StatusCode,
-    report: &Report,
-) -> Vec<(String, Vec<(String, String)>, Value)> {
+fn line(source: Source, status: StatusCode, report: &Report) -> Vec<Written> {
     metrics_of(&emf_line(
         NAMESPACE,
         1_795_660_000_123,
