@@ -9,7 +9,7 @@ export MOTO_SERVER := $(CURDIR)/$(VENV)/bin/moto_server
 BOOTSTRAP := target/lambda/live-callback-relay/bootstrap
 
 .PHONY: demo test venv check unit tools-test e2e lint-template scan-template release-build load fuzz bench \
-	local-stack verify tencent-connect
+	local-stack verify tencent-connect dashboard
 
 ## demo: the relay on one machine, with moto's SNS/SQS and four subscribers
 demo: $(VENV_READY)
@@ -35,6 +35,10 @@ unit:
 ## tools-test: the go-live commands' own tests (plans, idempotence, masking)
 tools-test: $(VENV_READY)
 	cd tools && ../$(VENV)/bin/python -m unittest discover -s . -p 'test_*.py'
+
+## dashboard: writes the CloudWatch dashboard tests/dashboard.rs generates into template.yaml
+dashboard:
+	UPDATE_DASHBOARD=1 cargo test --quiet --test dashboard the_templates_dashboard_is_the_generated_one
 
 ## e2e: every test that needs moto (marked #[ignore] for a plain `cargo test`)
 e2e: $(VENV_READY)

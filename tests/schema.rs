@@ -1,7 +1,8 @@
-//! `schema/notification.schema.json` describes every document the relay publishes: each
-//! notice, of the seed's callbacks and of the largest and strangest ones, is valid against
-//! it under `jsonschema` (the validator `make verify` uses on a deployed stack), and the
-//! schema refuses documents that break it.
+//! The schemas in `schema/` describe what the relay writes, and refuse what it never
+//! writes: every document it publishes (each notice, of the seed's callbacks and of the
+//! largest and strangest ones) under `notification.schema.json`, every chat message under
+//! the custom-notification schema, every metric line under EMF's; validated by
+//! `jsonschema` (the validator `make verify` uses on a deployed stack).
 
 mod common;
 
@@ -11,11 +12,14 @@ use std::process::{Command, Stdio};
 
 use common::extremes::{FILLERS, largest, notices};
 use common::*;
+use lambda_http::http::StatusCode;
 use live_callback_relay::inbound::callback::Callback;
 use live_callback_relay::inbound::signature::Authentic;
-use live_callback_relay::meaning::classify::{PushEvent, Reason};
+use live_callback_relay::meaning::classify::{Event, PushEvent, Reason};
 use live_callback_relay::meaning::stream_state::{DropFacts, Notice};
 use live_callback_relay::outbound::notification::Notification;
+use live_callback_relay::relay::metrics::{Source, emf_line};
+use live_callback_relay::relay::report::Report;
 use serde_json::{Value, json};
 
 fn every_notice() -> Vec<Notice> {
@@ -44,6 +48,10 @@ fn every_notice() -> Vec<Notice> {
     all
 }
 
+const NOTIFICATION: &str = "notification.schema.json";
+const CHAT: &str = "chat-notification.schema.json";
+const EMF: &str = "emf.schema.json";
+
 /// Whether the relay makes `notice` of `callback`: drops and stops of stops, a start of a
 /// start, a resumption or recovery of either.
 fn made_of(notice: &Notice, callback: &Authentic<Callback>) -> bool {
@@ -55,7 +63,8 @@ fn made_of(notice: &Notice, callback: &Authentic<Callback>) -> bool {
     }
 }
 
-fn documents() -> Vec<Value> {
+/// What `render` makes of every notice of the seed's callbacks and the largest ones.
+fn rendered(render: fn(&Authentic<Callback>, &Notice) -> Notification) -> Vec<Value> {
     let mut bodies = vec![
         signed(START, json!({})),
         signed(INTERRUPT, json!({})),
@@ -73,23 +82,21 @@ fn documents() -> Vec<Value> {
             every_notice()
                 .into_iter()
                 .filter(|notice| made_of(notice, &callback))
-                .map(|notice| {
-                    serde_json::from_str(Notification::new(&callback, &notice).document()).unwrap()
-                })
+                .map(|notice| serde_json::from_str(render(&callback, &notice).document()).unwrap())
                 .collect::<Vec<Value>>()
         })
         .collect()
 }
 
-/// Each document's errors under the schema, `[]` for a valid one.
-fn errors_of(documents: &[Value]) -> Vec<Vec<String>> {
+/// Each document's errors under `schema` (in `schema/`), `[]` for a valid one.
+fn errors_of(schema: &str, documents: &[Value]) -> Vec<Vec<String>> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let script = "import json, sys, jsonschema\n\
         validator = jsonschema.Draft202012Validator(json.load(open(sys.argv[1])))\n\
         print(json.dumps([[e.message for e in validator.iter_errors(d)] for d in json.load(sys.stdin)]))";
     let mut python = Command::new(root.join(".venv/bin/python"))
         .args(["-c", script])
-        .arg(root.join("schema/notification.schema.json"))
+        .arg(root.join("schema").join(schema))
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -114,8 +121,8 @@ fn errors_of(documents: &[Value]) -> Vec<Vec<String>> {
 #[test]
 #[ignore = "needs the project's virtualenv: make e2e"]
 fn every_document_the_relay_publishes_is_valid_against_the_schema() {
-    let documents = documents();
-    let errors = errors_of(&documents);
+    let documents = rendered(Notification::new);
+    let errors = errors_of(NOTIFICATION, &documents);
     assert_eq!(errors.len(), documents.len());
     let invalid: Vec<_> = documents
         .iter()
@@ -163,9 +170,103 @@ fn the_schema_refuses_what_the_relay_never_publishes() {
         document
     }])
     .collect();
-    let errors = errors_of(&[vec![valid], broken.clone()].concat());
+    let errors = errors_of(NOTIFICATION, &[vec![valid], broken.clone()].concat());
     assert_eq!(errors[0], Vec::<String>::new());
     for (document, errors) in broken.iter().zip(&errors[1..]) {
         assert!(!errors.is_empty(), "accepted: {document}");
     }
+}
+
+#[test]
+#[ignore = "needs the project's virtualenv: make e2e"]
+fn every_chat_message_is_a_valid_custom_notification() {
+    let messages = rendered(Notification::chat);
+    let errors = errors_of(CHAT, &messages);
+    let invalid: Vec<_> = messages
+        .iter()
+        .zip(&errors)
+        .filter(|(_, e)| !e.is_empty())
+        .collect();
+    assert!(invalid.is_empty(), "{invalid:#?}");
+    let mut broken = messages[0].clone();
+    broken["content"]
+        .as_object_mut()
+        .unwrap()
+        .remove("description");
+    let mut plain = messages[0].clone();
+    plain["source"] = json!("aws.cloudwatch");
+    assert!(
+        errors_of(CHAT, &[broken, plain])
+            .iter()
+            .all(|e| !e.is_empty())
+    );
+}
+
+#[test]
+#[ignore = "needs the project's virtualenv: make e2e"]
+fn every_metric_line_is_valid_emf() {
+    let published = Report {
+        event: Some(Event::Started),
+        told: vec![(Event::Started, "m".into())],
+        publish_ms: vec![12.5],
+        chat_posted: 1,
+        ..Report::default()
+    };
+    let held = Report {
+        event: Some(Event::StoppedAbnormally),
+        reason: Some(Reason::Network),
+        held_until: Some(NOW + 60),
+        ..Report::default()
+    };
+    let failed = Report {
+        publish_failures: 1,
+        publish_ms: vec![7_000.0],
+        chat_failures: 1,
+        ..Report::default()
+    };
+    let lines: Vec<Value> = [
+        (Source::Callback, StatusCode::OK, &published),
+        (Source::Callback, StatusCode::OK, &held),
+        (
+            Source::Callback,
+            StatusCode::UNAUTHORIZED,
+            &Report::default(),
+        ),
+        (Source::Callback, StatusCode::SERVICE_UNAVAILABLE, &failed),
+        (
+            Source::Hold { last_receive: true },
+            StatusCode::SERVICE_UNAVAILABLE,
+            &failed,
+        ),
+        (
+            Source::Hold {
+                last_receive: false,
+            },
+            StatusCode::OK,
+            &published,
+        ),
+    ]
+    .into_iter()
+    .map(|(source, status, report)| {
+        serde_json::from_str(&emf_line(
+            "LiveCallbackRelay/test",
+            NOW * 1000,
+            source,
+            status,
+            report,
+        ))
+        .unwrap()
+    })
+    .collect();
+    let errors = errors_of(EMF, &lines);
+    assert!(errors.iter().all(Vec::is_empty), "{errors:?} in {lines:#?}");
+    let mut untimed = lines[0].clone();
+    untimed["_aws"].as_object_mut().unwrap().remove("Timestamp");
+    let mut unknown_unit = lines[0].clone();
+    unknown_unit["_aws"]["CloudWatchMetrics"][0]["Metrics"][0]["Unit"] = json!("Callbacks");
+    assert!(
+        errors_of(EMF, &[untimed, unknown_unit])
+            .iter()
+            .all(|e| !e.is_empty())
+    );
 }

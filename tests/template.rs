@@ -2,6 +2,7 @@
 //! function accepts, and the HTTP contract the README gives is the deployed stack's.
 
 use live_callback_relay::config;
+use live_callback_relay::relay::metrics::METRICS;
 use local_stack::template::{Template, strings};
 
 fn range_of(template: &Template, parameter: &str) -> (u64, u64) {
@@ -49,5 +50,79 @@ fn the_stack_routes_only_post_and_the_readme_says_what_other_methods_get() {
             && l.contains("API Gateway")
             && l.contains("other than POST")),
         "README's HTTP contract must give the deployed stack's answer to other methods"
+    );
+}
+
+#[test]
+fn every_alarm_on_the_relays_metrics_watches_one_it_writes() {
+    let template = Template::load().expect("template.yaml");
+    let written: Vec<&str> = METRICS.iter().map(|(name, _)| *name).collect();
+    let mut watched = 0;
+    for (id, alarm) in template.resources_of_type("AWS::CloudWatch::Alarm") {
+        let properties = &alarm["Properties"];
+        let namespace = strings(&properties["Namespace"]);
+        if namespace != ["LiveCallbackRelay/${AWS::StackName}"] {
+            continue;
+        }
+        watched += 1;
+        let name = properties["MetricName"].as_str().unwrap();
+        assert!(written.contains(&name), "{id} watches {name}");
+        let dimensions: Vec<&str> = properties["Dimensions"]
+            .as_sequence()
+            .into_iter()
+            .flatten()
+            .map(|d| d["Name"].as_str().unwrap())
+            .collect();
+        let expected: &[&str] = match name {
+            "Callbacks" | "Holds" => &["Outcome"],
+            "Rejections" => &["Status"],
+            "AbnormalStops" => &["Reason"],
+            _ => &[],
+        };
+        assert_eq!(dimensions, expected, "{id}");
+    }
+    assert!(watched >= 4, "{watched}");
+    assert!(
+        template
+            .resources_of_type("AWS::Logs::MetricFilter")
+            .next()
+            .is_none(),
+        "the alarms read the relay's metrics, not log filters"
+    );
+}
+
+#[test]
+fn the_template_configures_chat_and_metrics_as_the_function_reads_them() {
+    let template = Template::load().expect("template.yaml");
+    let default = template.parameter("ChatEvents")["Default"]
+        .as_str()
+        .unwrap();
+    let config = config::Config::from_lookup(|name| match name {
+        "SNS_TOPIC_ARN" => Some("arn:aws:sns:eu-west-1:123456789012:t".into()),
+        "CALLBACK_KEYS" => Some("k".into()),
+        "CHAT_TOPIC_ARN" => Some("arn:aws:sns:eu-west-1:123456789012:chat".into()),
+        "CHAT_EVENTS" => Some(default.into()),
+        "METRICS_NAMESPACE" => Some("LiveCallbackRelay/live-callback-relay".into()),
+        _ => None,
+    })
+    .expect("the template's defaults are valid");
+    assert_eq!(
+        config.chat.unwrap().events,
+        config::DEFAULT_CHAT_EVENTS.into_iter().collect()
+    );
+    let variables = &template.resource("RelayFunction")["Properties"]["Environment"]["Variables"];
+    for variable in [
+        "CHAT_TOPIC_ARN",
+        "CHAT_EVENTS",
+        "METRICS_NAMESPACE",
+        "HOLD_MAX_RECEIVES",
+    ] {
+        assert!(!variables[variable].is_null(), "{variable}");
+    }
+    let receives =
+        &template.resource("HoldQueue")["Properties"]["RedrivePolicy"]["maxReceiveCount"];
+    assert_eq!(
+        receives, &variables["HOLD_MAX_RECEIVES"],
+        "one number for both"
     );
 }

@@ -288,3 +288,49 @@ fn a_callback_that_tells_two_events_counts_each() {
     assert!(counted.contains(&metric("PublishLatency", &[], json!([4.0, 6.0]))));
     assert!(!counted.iter().any(|(name, ..)| name == "AbnormalStops"));
 }
+
+#[test]
+fn every_metric_listed_is_one_some_callback_or_hold_writes() {
+    let everything = Report {
+        event: Some(Event::StoppedAbnormally),
+        reason: Some(Reason::Network),
+        told: [
+            Event::Started,
+            Event::Stopped,
+            Event::StoppedAbnormally,
+            Event::Resumed,
+            Event::Recovered,
+        ]
+        .map(|event| (event, "m".to_string()))
+        .to_vec(),
+        held_until: Some(1),
+        refused: Some(("InvalidParameter".into(), "{}".into())),
+        publish_ms: vec![1.0],
+        publish_failures: 1,
+        chat_posted: 1,
+        chat_failures: 1,
+        ..Report::default()
+    };
+    let mut written: Vec<String> = [
+        line(Source::Callback, StatusCode::OK, &everything),
+        line(
+            Source::Callback,
+            StatusCode::SERVICE_UNAVAILABLE,
+            &everything,
+        ),
+        line(
+            Source::Hold { last_receive: true },
+            StatusCode::SERVICE_UNAVAILABLE,
+            &everything,
+        ),
+    ]
+    .concat()
+    .into_iter()
+    .map(|(name, ..)| name)
+    .collect();
+    written.sort();
+    written.dedup();
+    let mut listed: Vec<String> = METRICS.iter().map(|(name, _)| name.to_string()).collect();
+    listed.sort();
+    assert_eq!(written, listed);
+}
