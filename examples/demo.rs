@@ -108,6 +108,7 @@ async fn main() -> Result<(), BoxError> {
         .await?;
     aws::create_state_table(&moto.endpoint, "relay-state").await?;
     let (hold_queue, _) = aws::create_hold_queue(&moto.endpoint, 5, 10).await?;
+    let (chat_topic, chat_queue) = topology.chat().await?;
     let function = Arc::new(
         FunctionHost::start(
             &path_from_env("RELAY_BOOTSTRAP", "target/debug/live-callback-relay"),
@@ -117,6 +118,7 @@ async fn main() -> Result<(), BoxError> {
                 ("RECONNECT_WINDOW_SECS", WINDOW_SECS.to_string()),
                 ("STATE_TABLE", "relay-state".to_string()),
                 ("HOLD_QUEUE_URL", hold_queue.clone()),
+                ("CHAT_TOPIC_ARN", chat_topic.clone()),
                 ("AWS_ENDPOINT_URL", moto.endpoint.clone()),
                 // moto speaks plain HTTP; trust as in production, without scanning the system store
                 ("TRUST_ROOTS", "amazon".to_string()),
@@ -145,6 +147,9 @@ async fn main() -> Result<(), BoxError> {
     );
     println!("                    SQS all-events (everything, for machines)");
     println!("                    HTTP webhook {}", receiver.url);
+    println!(
+        "chat                topic {chat_topic} (for Slack or Teams through Amazon Q Developer; an SQS queue here)"
+    );
 
     heading("Tencent -> relay");
     post(
@@ -245,9 +250,31 @@ async fn main() -> Result<(), BoxError> {
     }
 
     heading(
+        "Chat (what Slack or Teams shows: drops that outlast the window, recoveries; one thread a drop)",
+    );
+    for envelope in topology.drain(&chat_queue, 2).await? {
+        let chat: Value = serde_json::from_str(envelope["Message"].as_str().unwrap_or("null"))?;
+        println!(
+            "\n{}   [thread {}]\n{}",
+            chat["content"]["title"].as_str().unwrap_or("?"),
+            chat["metadata"]["threadId"].as_str().unwrap_or("?"),
+            chat["content"]["description"].as_str().unwrap_or("?")
+        );
+    }
+
+    let logs = function.logs_with_lines(14).await?;
+    let (metrics, log): (Vec<&String>, Vec<&String>) =
+        logs.iter().partition(|line| line.contains("\"_aws\":"));
+    heading(
         "The relay's log (one JSON line per callback and per hold; no key, sign or push token)",
     );
-    for line in function.logs_with_lines(7).await? {
+    for line in log {
+        println!("{line}");
+    }
+    heading(
+        "Its metrics (one EMF line per callback and per hold: CloudWatch makes metrics of them)",
+    );
+    for line in metrics {
         println!("{line}");
     }
     println!("\nStopping the stack.");

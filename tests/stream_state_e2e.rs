@@ -229,9 +229,11 @@ async fn every_row_of_the_state_table_through_the_deployed_path() {
 
     let stack = Stack::queues_only().await.expect("local stack");
     let windowed = stack.windowed().await.expect("state table and hold queue");
+    let (chat_topic, chat_queue) = stack.topology.chat().await.expect("the chat topic");
     let (function, _mapping) = {
         let mut env = windowed.env(&stack.moto.endpoint, WINDOW_SECS);
         env.push(("NOTIFY_EVENTS", EVERY_EVENT.to_string()));
+        env.push(("CHAT_TOPIC_ARN", chat_topic));
         let function = Arc::new(stack.function(&env).await.expect("function"));
         let mapping = local_stack::event_source::EventSourceMapping::start(
             &stack.moto.endpoint,
@@ -277,6 +279,94 @@ async fn every_row_of_the_state_table_through_the_deployed_path() {
         .await
         .expect("dead letters");
     assert!(dead.is_empty(), "{dead:?}");
+
+    // the chat topic has what pages on-call (CHAT_EVENTS' default), a drop and its
+    // recovery in one thread
+    let on_call = |event: &&&str| matches!(**event, "stopped_abnormally" | "recovered");
+    let chat_expected: usize = rows
+        .iter()
+        .map(|(_, _, events)| events.iter().filter(on_call).count())
+        .sum();
+    let posted = stack
+        .topology
+        .drain(&chat_queue, chat_expected)
+        .await
+        .expect("chat posts");
+    assert_eq!(posted.len(), chat_expected);
+    let mut threads: BTreeMap<String, Vec<(String, String)>> = BTreeMap::new();
+    for envelope in &posted {
+        let chat: Value = serde_json::from_str(envelope["Message"].as_str().unwrap()).unwrap();
+        assert_eq!(
+            (&chat["version"], &chat["source"]),
+            (&json!("1.0"), &json!("custom"))
+        );
+        let context = &chat["metadata"]["additionalContext"];
+        threads
+            .entry(context["stream_id"].as_str().unwrap().to_string())
+            .or_default()
+            .push((
+                chat["metadata"]["eventType"]
+                    .as_str()
+                    .unwrap()
+                    .trim_start_matches("stream.")
+                    .to_string(),
+                chat["metadata"]["threadId"].as_str().unwrap().to_string(),
+            ));
+    }
+    for (n, (row, _, events)) in rows.iter().enumerate() {
+        let mut expected: Vec<String> = events
+            .iter()
+            .filter(on_call)
+            .map(|e| e.to_string())
+            .collect();
+        expected.sort();
+        let mut told = threads
+            .get(&format!("row-{n}"))
+            .cloned()
+            .unwrap_or_default();
+        told.sort();
+        assert_eq!(
+            told.iter().map(|(e, _)| e.clone()).collect::<Vec<_>>(),
+            expected,
+            "{row}"
+        );
+        if expected == ["recovered", "stopped_abnormally"] {
+            assert_eq!(told[0].1, told[1].1, "{row}: one thread");
+        }
+    }
+
+    // the bootstrap wrote one metric line per callback and per hold
+    let metric_lines: Vec<Value> = function
+        .logs()
+        .iter()
+        .filter(|line| line.contains("\"_aws\":"))
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    let count = |name: &str| metric_lines.iter().filter(|l| l[name] == 1).count();
+    let callbacks_sent = rows
+        .iter()
+        .flat_map(|(_, steps, _)| steps)
+        .filter(|step| !matches!(step, Wait))
+        .count();
+    assert!(
+        count("Callbacks") >= callbacks_sent,
+        "{} of {callbacks_sent}",
+        count("Callbacks")
+    );
+    let announced: usize = metric_lines
+        .iter()
+        .filter(|l| l["Holds"] == 1)
+        .filter_map(|l| l["StoppedAbnormally"].as_u64())
+        .sum::<u64>() as usize;
+    let expected_announced = rows
+        .iter()
+        .filter(|(_, steps, _)| steps.iter().any(|s| matches!(s, Wait)))
+        .filter(|(_, _, events)| events.contains(&"stopped_abnormally"))
+        .count();
+    assert!(
+        announced >= expected_announced,
+        "{announced} of {expected_announced}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -93,8 +93,36 @@ impl Topology {
         Ok(queue_url)
     }
 
+    /// A chat topic, as the template's, and a queue subscribed to it: what it receives is
+    /// what Amazon Q Developer would post. Returns the topic's ARN and the queue's URL.
+    pub async fn chat(&self) -> Result<(String, String), BoxError> {
+        let topic_arn = self
+            .sns
+            .create_topic()
+            .name("live-chat")
+            .send()
+            .await?
+            .topic_arn
+            .ok_or("no topic ARN")?;
+        let queue_url = create_queue(&self.sqs, "chat").await?;
+        let arn = queue_arn(&self.sqs, &queue_url).await?;
+        self.subscribe_to(&topic_arn, "sqs", &arn, None).await?;
+        Ok((topic_arn, queue_url))
+    }
+
     async fn subscribe(
         &self,
+        protocol: &str,
+        endpoint: &str,
+        policy: Option<&str>,
+    ) -> Result<(), BoxError> {
+        self.subscribe_to(&self.topic_arn, protocol, endpoint, policy)
+            .await
+    }
+
+    async fn subscribe_to(
+        &self,
+        topic_arn: &str,
         protocol: &str,
         endpoint: &str,
         policy: Option<&str>,
@@ -102,7 +130,7 @@ impl Topology {
         let mut request = self
             .sns
             .subscribe()
-            .topic_arn(&self.topic_arn)
+            .topic_arn(topic_arn)
             .protocol(protocol)
             .endpoint(endpoint);
         if let Some(policy) = policy {

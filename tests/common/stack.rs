@@ -148,6 +148,7 @@ impl Windowed {
             ("RECONNECT_WINDOW_SECS", window_secs.to_string()),
             ("STATE_TABLE", self.table.clone()),
             ("HOLD_QUEUE_URL", self.hold_queue.clone()),
+            ("HOLD_MAX_RECEIVES", HOLD_MAX_RECEIVES.to_string()),
             ("AWS_ENDPOINT_URL_DYNAMODB", endpoint.to_string()),
             ("AWS_ENDPOINT_URL_SQS", endpoint.to_string()),
         ]
