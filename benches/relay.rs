@@ -6,13 +6,17 @@ use std::time::{Duration, Instant};
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use lambda_http::Request;
+use lambda_http::http::StatusCode;
 use live_callback_relay::aws::setup::{TrustRoots, load_aws_config};
 use live_callback_relay::aws::sns::SnsPublisher;
 use live_callback_relay::inbound::callback::{Callback, Envelope};
 use live_callback_relay::inbound::signature::{Verifier, sign};
-use live_callback_relay::meaning::classify::PushEvent;
+use live_callback_relay::meaning::classify::{Event, PushEvent, Reason};
+use live_callback_relay::meaning::stream_state::Notice;
 use live_callback_relay::outbound::notification::Notification;
 use live_callback_relay::ports::recording::RecordingPublisher;
+use live_callback_relay::relay::metrics::{Source, emf_line};
+use live_callback_relay::relay::report::Report;
 use live_callback_relay::{Config, Relay};
 use serde_json::{Value, json};
 
@@ -80,6 +84,27 @@ fn steps(c: &mut Criterion) {
         "classify + render (document, e-mail, SMS, subject, attributes)",
         |b| b.iter(|| Notification::plain(black_box(&callback))),
     );
+    c.bench_function("chat rendering (custom notification)", |b| {
+        b.iter(|| Notification::chat(black_box(&callback), &Notice::Dropped))
+    });
+    let report = Report {
+        event: Some(Event::StoppedAbnormally),
+        reason: Some(Reason::Network),
+        told: vec![(Event::StoppedAbnormally, "message-id".into())],
+        publish_ms: vec![12.5],
+        ..Report::default()
+    };
+    c.bench_function("metrics line (EMF) of a published callback", |b| {
+        b.iter(|| {
+            emf_line(
+                "LiveCallbackRelay/bench",
+                1_795_660_000_000,
+                Source::Callback,
+                StatusCode::OK,
+                black_box(&report),
+            )
+        })
+    });
     let runtime = tokio::runtime::Builder::new_current_thread()
         .build()
         .expect("runtime");

@@ -6,7 +6,7 @@
 //! without chat or without the window has no metric for them.
 
 use lambda_http::http::StatusCode;
-use serde_json::{Map, Value, json};
+use std::fmt::Write;
 
 use crate::meaning::classify::Event;
 use crate::relay::report::Report;
@@ -60,7 +60,21 @@ fn unit(name: &str) -> &'static str {
         .map_or("None", |(_, unit)| unit)
 }
 
-/// The EMF line of one callback or hold answered `status`, at `timestamp_ms`.
+/// A metric's value: a count, or the values of a distribution.
+enum Value<'a> {
+    Count(u64),
+    Values(&'a [f64]),
+}
+
+/// One directive: the metrics written under one dimension (or none).
+struct Directive<'a> {
+    dimension: Option<(&'static str, &'a str)>,
+    metrics: Vec<(&'static str, Value<'a>)>,
+}
+
+/// The EMF line of one callback or hold answered `status`, at `timestamp_ms`. Written
+/// by hand: every name and dimension value is one of the relay's own identifiers, and
+/// the namespace is escaped as JSON.
 pub fn emf_line(
     namespace: &str,
     timestamp_ms: u64,
@@ -68,101 +82,114 @@ pub fn emf_line(
     status: StatusCode,
     report: &Report,
 ) -> String {
-    let mut root = Map::new();
-    let mut directives = Vec::new();
-    let mut directive = |root: &mut Map<String, Value>,
-                         dimension: Option<(&str, String)>,
-                         metrics: &[(&str, Value)]| {
-        let mut dimensions = Vec::new();
-        if let Some((name, value)) = dimension {
-            dimensions.push(name.to_string());
-            root.insert(name.to_string(), Value::String(value));
-        }
-        for (name, value) in metrics {
-            root.insert(name.to_string(), value.clone());
-        }
-        let definitions: Vec<Value> = metrics
-            .iter()
-            .map(|(name, _)| json!({"Name": name, "Unit": unit(name)}))
-            .collect();
-        directives.push(
-            json!({"Namespace": namespace, "Dimensions": [dimensions], "Metrics": definitions}),
-        );
-    };
-
-    let outcome = report.outcome_at(status).to_string();
     let counted = match source {
         Source::Callback => "Callbacks",
         Source::Hold { .. } => "Holds",
     };
-    directive(
-        &mut root,
-        Some(("Outcome", outcome)),
-        &[(counted, json!(1))],
-    );
+    let status_text = status.as_u16().to_string();
+    let mut directives = vec![Directive {
+        dimension: Some(("Outcome", report.outcome_at(status))),
+        metrics: vec![(counted, Value::Count(1))],
+    }];
     if source == Source::Callback && status != StatusCode::OK {
-        let status = status.as_u16().to_string();
-        directive(
-            &mut root,
-            Some(("Status", status)),
-            &[("Rejections", json!(1))],
-        );
+        directives.push(Directive {
+            dimension: Some(("Status", &status_text)),
+            metrics: vec![("Rejections", Value::Count(1))],
+        });
     }
     if let (Source::Callback, Some(Event::StoppedAbnormally), Some(reason)) =
         (source, report.event, report.reason)
     {
-        let reason = reason.as_str().to_string();
-        directive(
-            &mut root,
-            Some(("Reason", reason)),
-            &[("AbnormalStops", json!(1))],
-        );
+        directives.push(Directive {
+            dimension: Some(("Reason", reason.as_str())),
+            metrics: vec![("AbnormalStops", Value::Count(1))],
+        });
     }
-
-    let mut plain: Vec<(&str, Value)> = Vec::new();
-    for event in [
+    let told = |event: Event| report.told.iter().filter(|(e, _)| *e == event).count() as u64;
+    let parked = source == Source::Callback && report.held_until.is_some();
+    let dead_lettered = source == (Source::Hold { last_receive: true }) && status != StatusCode::OK;
+    let mut plain: Vec<(&'static str, Value)> = [
         Event::Started,
         Event::Stopped,
         Event::StoppedAbnormally,
         Event::Resumed,
         Event::Recovered,
-    ] {
-        let count = report.told.iter().filter(|(e, _)| *e == event).count();
-        plain.push((published_metric(event), json!(count)));
-    }
-    let parked = source == Source::Callback && report.held_until.is_some();
-    let dead_lettered = source == (Source::Hold { last_receive: true }) && status != StatusCode::OK;
-    plain.extend([
-        ("PublishFailures", json!(report.publish_failures)),
+    ]
+    .into_iter()
+    .map(|event| (published_metric(event), Value::Count(told(event))))
+    .chain([
+        (
+            "PublishFailures",
+            Value::Count(report.publish_failures.into()),
+        ),
         (
             "RefusedNotifications",
-            json!(u32::from(report.refused.is_some())),
+            Value::Count(report.refused.is_some().into()),
         ),
-        ("HoldsParked", json!(u32::from(parked))),
-        ("HoldsDeadLettered", json!(u32::from(dead_lettered))),
-        ("ChatPosted", json!(report.chat_posted)),
-        ("ChatFailures", json!(report.chat_failures)),
-    ]);
-    plain.retain(|(_, value)| value.as_u64() != Some(0));
+        ("HoldsParked", Value::Count(parked.into())),
+        ("HoldsDeadLettered", Value::Count(dead_lettered.into())),
+        ("ChatPosted", Value::Count(report.chat_posted.into())),
+        ("ChatFailures", Value::Count(report.chat_failures.into())),
+    ])
+    .filter(|(_, value)| !matches!(value, Value::Count(0)))
+    .collect();
     if !report.publish_ms.is_empty() {
-        let rounded: Vec<f64> = report
-            .publish_ms
-            .iter()
-            .map(|ms| (ms * 1000.0).round() / 1000.0)
-            .collect();
-        plain.push(("PublishLatency", json!(rounded)));
+        plain.push(("PublishLatency", Value::Values(&report.publish_ms)));
     }
     if !plain.is_empty() {
-        directive(&mut root, None, &plain);
+        directives.push(Directive {
+            dimension: None,
+            metrics: plain,
+        });
     }
+    render(namespace, timestamp_ms, &directives)
+}
 
-    root.insert(
-        "_aws".into(),
-        json!({"Timestamp": timestamp_ms, "CloudWatchMetrics": directives}),
+fn render(namespace: &str, timestamp_ms: u64, directives: &[Directive]) -> String {
+    let namespace = serde_json::to_string(namespace).expect("a string always serializes");
+    let mut out = String::with_capacity(256 + 160 * directives.len());
+    out.push('{');
+    for directive in directives {
+        if let Some((name, value)) = directive.dimension {
+            let _ = write!(out, "\"{name}\":\"{value}\",");
+        }
+        for (name, value) in &directive.metrics {
+            let _ = match value {
+                Value::Count(count) => write!(out, "\"{name}\":{count},"),
+                Value::Values(values) => {
+                    let shown: Vec<String> = values
+                        .iter()
+                        .map(|ms| ((ms * 1000.0).round() / 1000.0).to_string())
+                        .collect();
+                    write!(out, "\"{name}\":[{}],", shown.join(","))
+                }
+            };
+        }
+    }
+    let _ = write!(
+        out,
+        "\"_aws\":{{\"Timestamp\":{timestamp_ms},\"CloudWatchMetrics\":["
     );
+    for (n, directive) in directives.iter().enumerate() {
+        let dimensions = directive
+            .dimension
+            .map(|(name, _)| format!("\"{name}\""))
+            .unwrap_or_default();
+        let metrics: Vec<String> = directive
+            .metrics
+            .iter()
+            .map(|(name, _)| format!("{{\"Name\":\"{name}\",\"Unit\":\"{}\"}}", unit(name)))
+            .collect();
+        let _ = write!(
+            out,
+            "{}{{\"Namespace\":{namespace},\"Dimensions\":[[{dimensions}]],\"Metrics\":[{}]}}",
+            if n == 0 { "" } else { "," },
+            metrics.join(",")
+        );
+    }
     // Lambda's log-level filtering keeps the line as long as INFO is logged.
-    root.insert("level".into(), json!("INFO"));
-    Value::Object(root).to_string()
+    out.push_str("]},\"level\":\"INFO\"}");
+    out
 }
 
 #[cfg(test)]

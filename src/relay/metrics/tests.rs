@@ -5,6 +5,7 @@
 use super::*;
 use crate::meaning::classify::Reason;
 use crate::meaning::stream_state::Outcome;
+use serde_json::{Value, json};
 
 const NAMESPACE: &str = "LiveCallbackRelay/test";
 const UNITS: [&str; 27] = [
@@ -88,7 +89,7 @@ fn metrics_of(line: &str) -> Vec<Written> {
                         && numbers.iter().all(Value::is_number),
                     "{name} = {value} in {line}"
                 );
-                found.push((name.to_string(), dimensions.clone(), value.clone()));
+                found.push((name.to_string(), dimensions.clone(), numeric(value.clone())));
             }
         }
     }
@@ -113,12 +114,17 @@ fn dims(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
         .collect()
 }
 
-fn metric(
-    name: &str,
-    dimensions: &[(&str, &str)],
-    value: Value,
-) -> (String, Vec<(String, String)>, Value) {
-    (name.to_string(), dims(dimensions), value)
+fn metric(name: &str, dimensions: &[(&str, &str)], value: Value) -> Written {
+    (name.to_string(), dims(dimensions), numeric(value))
+}
+
+/// A metric's value with every number as a float: `3` and `3.0` are one value to EMF.
+fn numeric(value: Value) -> Value {
+    match value {
+        Value::Array(values) => Value::Array(values.into_iter().map(numeric).collect()),
+        Value::Number(n) => json!(n.as_f64().unwrap()),
+        other => other,
+    }
 }
 
 #[test]
@@ -264,7 +270,7 @@ fn holds_count_apart_from_callbacks_and_a_last_failure_is_dead_lettered() {
                 .iter()
                 .find(|(name, ..)| name == "HoldsDeadLettered")
                 .map(|(.., value)| value.clone()),
-            dead_lettered
+            dead_lettered.map(numeric)
         );
         assert!(!counted.iter().any(|(name, ..)| name == "Rejections"));
     }
