@@ -13,6 +13,7 @@ use live_callback_relay::Relay;
 use live_callback_relay::meaning::classify::{Event, Reason};
 use live_callback_relay::meaning::stream_state::{DropFacts, Notice};
 use live_callback_relay::outbound::notification::{Notification, Structure};
+use live_callback_relay::ports::publish::{PublishError, Publisher};
 use live_callback_relay::ports::recording::RecordingPublisher;
 use live_callback_relay::relay::Chat;
 use serde_json::{Value, json};
@@ -173,4 +174,29 @@ fn nothing_a_callback_says_formats_links_or_mentions_in_the_channel() {
         !description.lines().any(|line| line.starts_with("@here")),
         "{description}"
     );
+}
+
+/// A publisher that never answers, when told to.
+struct Unanswering(RecordingPublisher, bool);
+
+impl Publisher for Unanswering {
+    async fn publish(&self, notification: &Notification) -> Result<String, PublishError> {
+        if self.1 {
+            std::future::pending::<()>().await;
+        }
+        self.0.publish(notification).await
+    }
+}
+
+#[tokio::test]
+async fn a_chat_topic_that_does_not_answer_costs_at_most_the_chat_budget() {
+    let relay =
+        Relay::new(&config(None), Unanswering(RecordingPublisher::new(), false)).with_chat(Chat {
+            publisher: Unanswering(RecordingPublisher::new(), true),
+            events: HashSet::from([Event::Started]),
+        });
+    let (response, report) = relay.respond(post(&signed(START, json!({}))), NOW).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(relay.publisher().0.published().len(), 1);
+    assert_eq!((report.chat_posted, report.chat_failures), (0, 1));
 }

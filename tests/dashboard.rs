@@ -182,8 +182,8 @@ fn the_templates_dashboard_is_the_generated_one() {
     );
 }
 
-/// The metric names a body's widgets show.
-fn shown(body: &Value) -> BTreeSet<String> {
+/// The metrics a body's widgets show, each with the dimension it is shown by.
+fn shown(body: &Value) -> BTreeSet<(String, Option<String>)> {
     let mut names = BTreeSet::new();
     for widget in body["widgets"].as_array().unwrap() {
         for entry in widget["properties"]["metrics"]
@@ -195,7 +195,9 @@ fn shown(body: &Value) -> BTreeSet<String> {
             match entry[0].as_str() {
                 Some(namespace) => {
                     assert_eq!(namespace, NAMESPACE);
-                    names.insert(entry[1].as_str().unwrap().to_string());
+                    // a plain entry names every dimension after the metric: here, none
+                    assert!(entry[2..].iter().all(Value::is_object), "{entry:?}");
+                    names.insert((entry[1].as_str().unwrap().to_string(), None));
                 }
                 None => {
                     let expression = entry[0]["expression"].as_str().unwrap();
@@ -204,7 +206,12 @@ fn shown(body: &Value) -> BTreeSet<String> {
                         .nth(1)
                         .and_then(|rest| rest.split('"').next())
                         .expect("a metric name in the search");
-                    names.insert(name.to_string());
+                    let dimension = expression
+                        .split("\",")
+                        .nth(1)
+                        .and_then(|rest| rest.split('}').next())
+                        .expect("the search's dimension");
+                    names.insert((name.to_string(), Some(dimension.to_string())));
                 }
             }
         }
@@ -214,7 +221,10 @@ fn shown(body: &Value) -> BTreeSet<String> {
 
 #[test]
 fn every_metric_shown_is_one_the_function_writes_and_every_one_it_writes_is_shown() {
-    let written: BTreeSet<String> = METRICS.iter().map(|(name, _)| name.to_string()).collect();
+    let written: BTreeSet<(String, Option<String>)> = METRICS
+        .iter()
+        .map(|(name, _, dimension)| (name.to_string(), dimension.map(str::to_string)))
+        .collect();
     assert_eq!(shown(&body()), written);
 }
 

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Output, Stdio};
 use std::time::Duration;
 
+use live_callback_relay::inbound::signature::sign;
 use local_stack::BoxError;
 use local_stack::aws::{self, sqs_client};
 use local_stack::deployment::{CALLBACK_KEY, LocalDeployment};
@@ -80,6 +81,22 @@ async fn left_behind(deployment: &LocalDeployment) -> Result<(Vec<String>, usize
     Ok((queues, subscriptions))
 }
 
+/// A callback of a stream of the stack's own (`event_type` 1 or 0, push `n`), signed with
+/// its key.
+fn real_callback(event_type: u8, n: u64) -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let t = now + 600;
+    serde_json::json!({
+        "event_type": event_type, "t": t, "sign": sign(CALLBACK_KEY, t), "appid": 1,
+        "app": "live.example.com", "appname": "live", "stream_id": "someone-live",
+        "event_time": now, "sequence": format!("real-{n}"), "errcode": 13, "push_duration": "1000"
+    })
+    .to_string()
+}
+
 fn rows(shown: &str) -> Vec<&str> {
     shown
         .lines()
@@ -95,13 +112,25 @@ async fn verify_passes_on_a_working_stack_and_names_the_cause_of_a_wrong_key()
     let deployment = deployment().await?;
     let settle = ["--settle", "1", "--timeout", "30"];
 
+    // the stack's own traffic meanwhile: another stream starting and dropping
+    let url = format!("{}callback", deployment.function.url);
+    let traffic = tokio::spawn(async move {
+        for n in 0u64.. {
+            for body in [real_callback(1, n), real_callback(0, n)] {
+                let _ = local_stack::http::post_json(&url, &body).await;
+            }
+            tokio::time::sleep(Duration::from_millis(300)).await;
+        }
+    });
     let (code, shown) = run(tool(&deployment, "verify.py", &settle, CALLBACK_KEY)).await?;
+    traffic.abort();
     println!("{shown}");
     assert_eq!(code, 0, "{shown}");
+    assert!(shown.contains("notifications of other streams"), "{shown}");
     let passed = rows(&shown);
     for check in [
         "callback: forged (signed with another key)",
-        "callback: expired (t an hour ago)",
+        "callback: expired (t an hour past the clock-skew allowance)",
         "callback: blip: start again",
         "callback: drop: abnormal stop",
         "queue, unfiltered",
@@ -188,6 +217,18 @@ async fn an_interrupted_verify_removes_what_it_created_and_leftovers_are_found()
     .await?;
     assert_eq!(
         (code, shown.trim()),
+        (0, "removed 0 queues left by earlier runs"),
+        "a run younger than an hour may be going on"
+    );
+    let (code, shown) = run(tool(
+        &deployment,
+        "verify.py",
+        &["--leftovers", "--older-than", "0"],
+        CALLBACK_KEY,
+    ))
+    .await?;
+    assert_eq!(
+        (code, shown.trim()),
         (0, "removed 4 queues left by earlier runs")
     );
     let (queues, subscriptions) = left_behind(&deployment).await?;
@@ -220,12 +261,12 @@ async fn tencent_connect_plans_a_new_account_with_the_key_masked() -> Result<(),
     assert_eq!(
         shown.lines().collect::<Vec<_>>(),
         [
-            format!("template lcr-live-callback-relay-local: {url}, bound to push.example.com/live"),
+            format!("template lcr-us-east-1-live-callback-relay-local: {url}, bound to push.example.com/live"),
             "would call: (planned for an empty account)".to_string(),
             format!(
-                "  CreateLiveCallbackTemplate {{\"CallbackKey\": \"***\", \"Description\": \"live-callback-relay: \
-                 stream begin and end callbacks\", \"StreamBeginNotifyUrl\": \"{url}\", \"StreamEndNotifyUrl\": \
-                 \"{url}\", \"TemplateName\": \"lcr-live-callback-relay-local\"}}"
+                "  CreateLiveCallbackTemplate {{\"CallbackKey\": \"***\", \"Description\": \"live-callback-relay\", \
+                 \"StreamBeginNotifyUrl\": \"{url}\", \"StreamEndNotifyUrl\": \
+                 \"{url}\", \"TemplateName\": \"lcr-us-east-1-live-callback-relay-local\"}}"
             ),
             "  CreateLiveCallbackRule {\"AppName\": \"live\", \"DomainName\": \"push.example.com\", \"TemplateId\": \
              \"<the new template's id>\"}"

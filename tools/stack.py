@@ -24,9 +24,16 @@ class Stack:
     filter_presets: dict
     window_secs: int
     key_secret_id: str
+    clock_skew_secs: int = 300
+    path_secret: str = ""
+
+    def shown(self, text: str) -> str:
+        """`text` with the callback URL's secret path segment, if any, masked."""
+        return text.replace(self.path_secret, "***") if self.path_secret else text
 
     def callback_key(self, environ=os.environ) -> str:
-        """The first callback key: `CALLBACK_KEY`, or the first of the stack's secret."""
+        """The key Tencent is to sign with: `CALLBACK_KEY`, or the last of the stack's
+        secret (during a rotation, `old,new`: the new one)."""
         key = environ.get("CALLBACK_KEY", "").strip()
         if not key and self.key_secret_id:
             key = secret_key(self, self.key_secret_id)
@@ -35,7 +42,7 @@ class Stack:
                 "no callback key: set CALLBACK_KEY to the key Tencent signs with "
                 "(the stack's CallbackKeys), or deploy with CallbackKeysSecretId"
             )
-        return key.split(",")[0].strip()
+        return key.split(",")[-1].strip()
 
 
 def session(region: str):
@@ -73,6 +80,8 @@ def describe(name: str, region: str, path_secret: str = "") -> Stack:
         filter_presets=json.loads(outputs.get("FilterPresets", "{}")),
         window_secs=int(outputs.get("ReconnectWindowSecs", "0")),
         key_secret_id=parameters.get("CallbackKeysSecretId", ""),
+        clock_skew_secs=int(parameters.get("ClockSkewSecs") or 300),
+        path_secret=path_secret if "${CallbackPathSecret}" in outputs["CallbackUrl"] else "",
     )
 
 

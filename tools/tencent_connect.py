@@ -44,18 +44,21 @@ class Call:
     action: str
     params: dict = field(default_factory=dict)
 
-    def shown(self) -> str:
+    def shown(self, mask=lambda text: text) -> str:
+        """The call as printed: the key masked, and what `mask` masks in the rest (the
+        callback URL's secret path segment)."""
         masked = {k: (MASK if k == "CallbackKey" else v) for k, v in self.params.items()}
-        return f"{self.action} {json.dumps(masked, ensure_ascii=False, sort_keys=True)}"
+        return mask(f"{self.action} {json.dumps(masked, ensure_ascii=False, sort_keys=True)}")
 
 
 # What a template created by this plan is called until Tencent gives it an id.
 NEW_TEMPLATE = "<the new template's id>"
 
 
-def template_name(stack_name: str) -> str:
-    """Tencent's console allows 30 characters of letters, digits, `_` and `-`."""
-    return ("lcr-" + re.sub(r"[^A-Za-z0-9_-]", "-", stack_name))[:30]
+def template_name(stack_name: str, region: str) -> str:
+    """One template per stack and region: Tencent allows 255 bytes of letters, digits, `_`
+    and `-` (and Chinese); a stack's name (128 at most) and a region fit."""
+    return ("lcr-" + re.sub(r"[^A-Za-z0-9_-]", "-", f"{region}-{stack_name}"))[:255]
 
 
 def plan(templates: list, rules: list, desired: Desired) -> list:
@@ -66,7 +69,8 @@ def plan(templates: list, rules: list, desired: Desired) -> list:
     if ours is None:
         calls.append(Call("CreateLiveCallbackTemplate", {
             "TemplateName": desired.template_name,
-            "Description": "live-callback-relay: stream begin and end callbacks",
+            # Tencent allows letters, digits, `_` and `-` only
+            "Description": "live-callback-relay",
             **desired.template_fields(),
         }))
         template_id = NEW_TEMPLATE
@@ -128,14 +132,14 @@ class Tencent:
         return templates, rules
 
 
-def apply(calls: list, call) -> None:
+def apply(calls: list, call, mask=lambda text: text) -> None:
     """Makes `calls` through `call(action, params) -> answer`, the new template's id in
     place of NEW_TEMPLATE once Tencent has given it."""
     created = None
     for planned in calls:
         params = {k: (created if v == NEW_TEMPLATE else v) for k, v in planned.params.items()}
         answer = call(planned.action, params)
-        print(f"done: {Call(planned.action, params).shown()}")
+        print(f"done: {Call(planned.action, params).shown(mask)}")
         if planned.action == "CreateLiveCallbackTemplate":
             created = answer["TemplateId"]
 
@@ -158,7 +162,7 @@ def main(argv=None) -> int:
     try:
         stack = describe(args.stack, args.region, os.environ.get("CALLBACK_PATH_SECRET", ""))
         desired = Desired(
-            template_name=template_name(stack.name),
+            template_name=template_name(stack.name, stack.region),
             callback_url=stack.callback_url,
             callback_key=stack.callback_key(),
             domain=args.domain,
@@ -167,16 +171,16 @@ def main(argv=None) -> int:
         tencent = None if args.offline else Tencent()
         templates, rules = ([], []) if tencent is None else tencent.state()
         calls = plan(templates, rules, desired)
-        print(f"template {desired.template_name}: {desired.callback_url}, bound to {desired.domain}/{desired.app}")
+        print(f"template {desired.template_name}: {stack.shown(desired.callback_url)}, bound to {desired.domain}/{desired.app}")
         if not calls:
             print("Tencent already matches: nothing to change")
             return 0
         if args.dry_run:
             print("would call:" + (" (planned for an empty account)" if args.offline else ""))
             for call in calls:
-                print(f"  {call.shown()}")
+                print(f"  {call.shown(stack.shown)}")
             return 0
-        apply(calls, tencent.call)
+        apply(calls, tencent.call, stack.shown)
         print("a new binding takes 5 to 10 minutes to apply at Tencent; then run make verify")
     except StackError as e:
         print(f"cannot connect Tencent: {e}", file=sys.stderr)

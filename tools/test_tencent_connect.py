@@ -13,7 +13,7 @@ from tencent_connect import NEW_TEMPLATE, Desired, apply, plan, template_name
 
 KEY = "k3y-Th4t-Must-N0t-Show"
 DESIRED = Desired(
-    template_name="lcr-prod",
+    template_name="lcr-ap-east-1-prod",
     callback_url="https://abc.execute-api.ap-east-1.amazonaws.com/callback",
     callback_key=KEY,
     domain="push.example.com",
@@ -77,8 +77,8 @@ class PlanTest(unittest.TestCase):
     def test_an_empty_account_gets_a_template_and_a_binding(self):
         self.assertEqual(actions(plan([], [], DESIRED)), [
             ("CreateLiveCallbackTemplate", {
-                "TemplateName": "lcr-prod",
-                "Description": "live-callback-relay: stream begin and end callbacks",
+                "TemplateName": "lcr-ap-east-1-prod",
+                "Description": "live-callback-relay",
                 "StreamBeginNotifyUrl": DESIRED.callback_url,
                 "StreamEndNotifyUrl": DESIRED.callback_url,
                 "CallbackKey": KEY,
@@ -152,12 +152,22 @@ class PlanTest(unittest.TestCase):
 
 
 class NameTest(unittest.TestCase):
-    def test_template_names_fit_tencents_rules(self):
-        for stack in ("prod", "live-callback-relay-production-eu-west", "a.b c/d", "x" * 64):
-            with self.subTest(stack):
-                name = template_name(stack)
-                self.assertLessEqual(len(name), 30)
-                self.assertRegex(name, r"^lcr-[A-Za-z0-9_-]+$")
+    def test_template_names_fit_tencents_rules_and_differ_per_stack_and_region(self):
+        names = set()
+        for stack in ("prod", "live-callback-relay-production", "live-callback-relay-production-eu", "a.b c/d", "x" * 128):
+            for region in ("ap-east-1", "eu-west-1"):
+                with self.subTest(stack=stack, region=region):
+                    name = template_name(stack, region)
+                    self.assertLessEqual(len(name.encode()), 255)
+                    self.assertRegex(name, r"^lcr-[A-Za-z0-9_-]+$")
+                    names.add(name)
+        self.assertEqual(len(names), 10)
+
+    def test_every_text_tencent_takes_has_only_the_characters_it_allows(self):
+        for call in plan([], [], DESIRED):
+            for field in ("TemplateName", "Description"):
+                if field in call.params:
+                    self.assertRegex(call.params[field], r"^[A-Za-z0-9_-]+$", field)
 
 
 class OutputTest(unittest.TestCase):
@@ -207,6 +217,20 @@ class OutputTest(unittest.TestCase):
         self.assertEqual(account.templates[0]["CallbackKey"], KEY)
         code, shown = self.run_main(["--stack", "prod", "--domain", "push.example.com", "--region", "ap-east-1"], account)
         self.assertEqual((code, "nothing to change" in shown), (0, True))
+
+    def test_the_callback_urls_secret_path_segment_is_masked_too(self):
+        secret = "pathSecret-0123456789"
+        stack = Stack(**{**self.STACK.__dict__, "callback_url": DESIRED.callback_url + "/" + secret, "path_secret": secret})
+        out = io.StringIO()
+        with mock.patch.object(tencent_connect, "describe", return_value=stack), \
+                mock.patch.dict("os.environ", {"CALLBACK_KEY": KEY}), contextlib.redirect_stdout(out):
+            code = tencent_connect.main(["--stack", "prod", "--domain", "d", "--region", "x", "--dry-run", "--offline"])
+        self.assertEqual(code, 0)
+        self.assertNotIn(secret, out.getvalue())
+        self.assertIn("/callback/***", out.getvalue())
+
+    def test_during_a_rotation_tencent_gets_the_new_key(self):
+        self.assertEqual(self.STACK.callback_key({"CALLBACK_KEY": "old-key,new-key"}), "new-key")
 
     def test_offline_without_dry_run_is_refused(self):
         code, shown = self.run_main(["--stack", "prod", "--domain", "d", "--offline", "--region", "x"])

@@ -9,26 +9,28 @@ use lambda_http::http::StatusCode;
 use std::fmt::Write;
 
 use crate::meaning::classify::Event;
+use crate::meaning::stream_state::Outcome;
 use crate::relay::report::Report;
 
-/// Every metric the relay writes, and its unit (README, "Metrics and the dashboard").
-pub const METRICS: [(&str, &str); 16] = [
-    ("Callbacks", "Count"),
-    ("Holds", "Count"),
-    ("Rejections", "Count"),
-    ("AbnormalStops", "Count"),
-    ("Started", "Count"),
-    ("Stopped", "Count"),
-    ("StoppedAbnormally", "Count"),
-    ("Resumed", "Count"),
-    ("Recovered", "Count"),
-    ("PublishLatency", "Milliseconds"),
-    ("PublishFailures", "Count"),
-    ("RefusedNotifications", "Count"),
-    ("HoldsParked", "Count"),
-    ("HoldsDeadLettered", "Count"),
-    ("ChatPosted", "Count"),
-    ("ChatFailures", "Count"),
+/// Every metric the relay writes: its name, unit and dimension (README, "Metrics and the
+/// dashboard").
+pub const METRICS: [(&str, &str, Option<&str>); 16] = [
+    ("Callbacks", "Count", Some("Outcome")),
+    ("Holds", "Count", Some("Outcome")),
+    ("Rejections", "Count", Some("Status")),
+    ("AbnormalStops", "Count", Some("Reason")),
+    ("Started", "Count", None),
+    ("Stopped", "Count", None),
+    ("StoppedAbnormally", "Count", None),
+    ("Resumed", "Count", None),
+    ("Recovered", "Count", None),
+    ("PublishLatency", "Milliseconds", None),
+    ("PublishFailures", "Count", None),
+    ("RefusedNotifications", "Count", None),
+    ("HoldsParked", "Count", None),
+    ("HoldsDeadLettered", "Count", None),
+    ("ChatPosted", "Count", None),
+    ("ChatFailures", "Count", None),
 ];
 
 /// Where the line comes from.
@@ -56,8 +58,8 @@ fn published_metric(event: Event) -> &'static str {
 fn unit(name: &str) -> &'static str {
     METRICS
         .iter()
-        .find(|(metric, _)| *metric == name)
-        .map_or("None", |(_, unit)| unit)
+        .find(|(metric, ..)| *metric == name)
+        .map_or("None", |(_, unit, _)| unit)
 }
 
 /// A metric's value: a count, or the values of a distribution.
@@ -91,14 +93,18 @@ pub fn emf_line(
         dimension: Some(("Outcome", report.outcome_at(status))),
         metrics: vec![(counted, Value::Count(1))],
     }];
-    if source == Source::Callback && status != StatusCode::OK {
+    // a hold that failed is answered 503 to SQS, which delivers it again
+    if status != StatusCode::OK {
         directives.push(Directive {
             dimension: Some(("Status", &status_text)),
             metrics: vec![("Rejections", Value::Count(1))],
         });
     }
-    if let (Source::Callback, Some(Event::StoppedAbnormally), Some(reason)) =
-        (source, report.event, report.reason)
+    // a stop counted once: when it is accepted, and not again for Tencent's repeats
+    let repeat = report.duplicate || report.state == Some(Outcome::Duplicate);
+    let accepted = status == StatusCode::OK && !repeat;
+    if let (Source::Callback, true, Some(Event::StoppedAbnormally), Some(reason)) =
+        (source, accepted, report.event, report.reason)
     {
         directives.push(Directive {
             dimension: Some(("Reason", reason.as_str())),
@@ -106,7 +112,8 @@ pub fn emf_line(
         });
     }
     let told = |event: Event| report.told.iter().filter(|(e, _)| *e == event).count() as u64;
-    let parked = source == Source::Callback && report.held_until.is_some();
+    let parked =
+        source == Source::Callback && status == StatusCode::OK && report.held_until.is_some();
     let dead_lettered = source == (Source::Hold { last_receive: true }) && status != StatusCode::OK;
     let mut plain: Vec<(&'static str, Value)> = [
         Event::Started,

@@ -10,7 +10,7 @@ pub mod windowed;
 
 use std::collections::HashSet;
 use std::future::Future;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crate::config::Config;
 use crate::handler::Rejection;
@@ -161,6 +161,10 @@ pub enum Told {
     Refused,
 }
 
+/// How long a post to chat may take: it is not retried, and must not hold the callback
+/// (and its main notification) near the function's timeout.
+pub const CHAT_BUDGET: Duration = Duration::from_secs(3);
+
 /// Publishes notifications, as `NOTIFY_EVENTS` allows, and posts them to chat, as
 /// `CHAT_EVENTS` does.
 pub struct Teller<'a, P> {
@@ -214,15 +218,21 @@ impl<P: Publisher> Teller<'_, P> {
             Told::NotNotified
         };
         if let Some(chat) = self.chat.filter(|c| c.events.contains(&notification.event)) {
-            match chat
-                .publisher
-                .publish(&Notification::chat(callback, notice))
-                .await
-            {
-                Ok(_) => report.chat_posted += 1,
-                Err(e) => {
+            let message = Notification::chat(callback, notice);
+            let post = chat.publisher.publish(&message);
+            match tokio::time::timeout(CHAT_BUDGET, post).await {
+                Ok(Ok(_)) => report.chat_posted += 1,
+                failed => {
                     report.chat_failures += 1;
-                    tracing::warn!(error = %e, event_id = notification.event_id, "chat notification not posted");
+                    let error = match failed {
+                        Ok(Err(e)) => e.to_string(),
+                        _ => format!("no answer within {CHAT_BUDGET:?}"),
+                    };
+                    tracing::warn!(
+                        error,
+                        event_id = notification.event_id,
+                        "chat notification not posted"
+                    );
                 }
             }
         }

@@ -74,9 +74,10 @@ fn metrics_of(line: &str) -> Vec<Written> {
                 let name = metric["Name"].as_str().expect("a metric name");
                 let unit = metric["Unit"].as_str().expect("a unit");
                 assert!(UNITS.contains(&unit), "{unit}");
+                let dimension = dimensions.first().map(|(key, _)| key.as_str());
                 assert!(
-                    METRICS.contains(&(name, unit)),
-                    "{name} ({unit}) is one of METRICS"
+                    METRICS.contains(&(name, unit, dimension)),
+                    "{name} ({unit}, {dimension:?}) is one of METRICS"
                 );
                 let value = &root[name];
                 let numbers = match value {
@@ -197,7 +198,6 @@ fn a_publish_that_failed_counts_as_a_failure_and_a_503() {
         [
             metric("Callbacks", &[("Outcome", "rejected")], json!(1)),
             metric("Rejections", &[("Status", "503")], json!(1)),
-            metric("AbnormalStops", &[("Reason", "no_data")], json!(1)),
             metric("PublishFailures", &[], json!(1)),
             metric("PublishLatency", &[], json!([2_000.0])),
         ]
@@ -272,8 +272,40 @@ fn holds_count_apart_from_callbacks_and_a_last_failure_is_dead_lettered() {
                 .map(|(.., value)| value.clone()),
             dead_lettered.map(numeric)
         );
-        assert!(!counted.iter().any(|(name, ..)| name == "Rejections"));
+        assert!(counted.contains(&metric("Rejections", &[("Status", "503")], json!(1))));
     }
+}
+
+#[test]
+fn a_stop_is_counted_once_not_for_tencents_repeats() {
+    let stop = |duplicate: bool, state: Option<Outcome>| Report {
+        event: Some(Event::StoppedAbnormally),
+        reason: Some(Reason::Network),
+        held_until: Some(1),
+        duplicate,
+        state,
+        ..Report::default()
+    };
+    let counts = |report: &Report, status: StatusCode| {
+        let counted = line(Source::Callback, status, report);
+        ["AbnormalStops", "HoldsParked"].map(|name| counted.iter().any(|(n, ..)| n == name))
+    };
+    assert_eq!(
+        counts(&stop(false, Some(Outcome::Applied)), StatusCode::OK),
+        [true, true]
+    );
+    assert_eq!(
+        counts(
+            &stop(false, Some(Outcome::Applied)),
+            StatusCode::SERVICE_UNAVAILABLE
+        ),
+        [false, false]
+    );
+    assert_eq!(
+        counts(&stop(false, Some(Outcome::Duplicate)), StatusCode::OK),
+        [false, true]
+    );
+    assert_eq!(counts(&stop(true, None), StatusCode::OK), [false, true]);
 }
 
 #[test]
@@ -336,7 +368,7 @@ fn every_metric_listed_is_one_some_callback_or_hold_writes() {
     .collect();
     written.sort();
     written.dedup();
-    let mut listed: Vec<String> = METRICS.iter().map(|(name, _)| name.to_string()).collect();
+    let mut listed: Vec<String> = METRICS.iter().map(|(name, ..)| name.to_string()).collect();
     listed.sort();
     assert_eq!(written, listed);
 }
