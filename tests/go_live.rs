@@ -185,7 +185,7 @@ async fn an_interrupted_verify_removes_what_it_created_and_leftovers_are_found()
     })
     .await?;
     let pid = verify.id().ok_or("verify.py exited early")?;
-    assert_eq!(send_signal(pid, "TERM").await?, 0);
+    local_stack::signal(pid, "TERM")?;
     let Output { status, stderr, .. } = verify.wait_with_output().await?;
     let stderr = String::from_utf8_lossy(&stderr);
     assert_eq!(status.code(), Some(2), "{stderr}");
@@ -237,16 +237,6 @@ async fn an_interrupted_verify_removes_what_it_created_and_leftovers_are_found()
         (vec![other.queue_url.unwrap_or_default()], 0)
     );
     Ok(())
-}
-
-/// `kill -<signal> <pid>`, through the system's own `kill`.
-async fn send_signal(pid: u32, signal: &str) -> Result<i32, BoxError> {
-    let status = Command::new("kill")
-        .arg(format!("-{signal}"))
-        .arg(pid.to_string())
-        .status()
-        .await?;
-    Ok(status.code().unwrap_or(-1))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -3,10 +3,11 @@
 
 mod common;
 
+use common::unreachable::Unreachable;
 use common::*;
 use lambda_http::http::StatusCode;
 use live_callback_relay::Relay;
-use live_callback_relay::ports::idempotency::{Claim, IdempotencyStore, MemoryStore, StoreError};
+use live_callback_relay::ports::idempotency::{Claim, IdempotencyStore, MemoryStore};
 use live_callback_relay::ports::recording::RecordingPublisher;
 use live_callback_relay::relay::deduplicated::Deduplicated;
 use serde_json::json;
@@ -150,23 +151,9 @@ async fn a_refused_notification_releases_its_claim() {
     assert_eq!(relay.publisher().published().len(), 1);
 }
 
-struct BrokenStore;
-
-impl IdempotencyStore for BrokenStore {
-    async fn claim(&self, _: &str, _: u64) -> Result<Claim, StoreError> {
-        Err(StoreError("table unreachable".into()))
-    }
-    async fn complete(&self, _: &str, _: u64, _: u64) -> Result<(), StoreError> {
-        Err(StoreError("table unreachable".into()))
-    }
-    async fn release(&self, _: &str) -> Result<(), StoreError> {
-        Err(StoreError("table unreachable".into()))
-    }
-}
-
 #[tokio::test]
 async fn an_unreachable_store_never_costs_a_notification() {
-    let relay = relay_with(BrokenStore);
+    let relay = relay_with(Unreachable);
     let body = signed(INTERRUPT, json!({"errcode": 12}));
     assert_eq!(
         relay.handle(post(&body), NOW).await.status(),

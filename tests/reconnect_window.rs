@@ -5,17 +5,17 @@
 
 mod common;
 
+use common::unreachable::Unreachable;
 use common::*;
 use lambda_http::http::StatusCode;
 use live_callback_relay::Relay;
 use live_callback_relay::meaning::classify::Event;
-use live_callback_relay::meaning::stream_state::{Entry, History, Input};
+use live_callback_relay::meaning::stream_state::Input;
 use live_callback_relay::outbound::notification::Notification;
-use live_callback_relay::ports::hold_queue::{Hold, HoldQueue, MemoryHoldQueue, QueueError};
-use live_callback_relay::ports::idempotency::{Claim, IdempotencyStore, StoreError};
+use live_callback_relay::ports::hold_queue::{Hold, MemoryHoldQueue};
 use live_callback_relay::ports::publish::{PublishError, Publisher};
 use live_callback_relay::ports::recording::RecordingPublisher;
-use live_callback_relay::ports::stream_log::{Appended, MemoryStreamLog, StreamKey, StreamLog};
+use live_callback_relay::ports::stream_log::{MemoryStreamLog, StreamKey};
 use live_callback_relay::relay::report::Report;
 use live_callback_relay::relay::windowed::{RECOVERY_WAIT_SECS, TENCENT_RETRY_SECS, Windowed};
 use serde_json::{Value, json};
@@ -592,38 +592,6 @@ async fn a_publish_that_fails_is_answered_503_and_told_when_tencent_retries() {
         [Event::Started, Event::Resumed],
         "decided once, at first arrival"
     );
-}
-
-struct Unreachable;
-
-impl StreamLog for Unreachable {
-    async fn append(&self, _: &StreamKey, _: &Entry) -> Result<Appended, StoreError> {
-        Err(StoreError("table unreachable".into()))
-    }
-    async fn mark_announced(&self, _: &StreamKey, _: &str) -> Result<(), StoreError> {
-        Err(StoreError("table unreachable".into()))
-    }
-    async fn compact(&self, _: &StreamKey, _: &History, _: u64) -> Result<(), StoreError> {
-        Err(StoreError("table unreachable".into()))
-    }
-}
-
-impl IdempotencyStore for Unreachable {
-    async fn claim(&self, _: &str, _: u64) -> Result<Claim, StoreError> {
-        Err(StoreError("table unreachable".into()))
-    }
-    async fn complete(&self, _: &str, _: u64, _: u64) -> Result<(), StoreError> {
-        Err(StoreError("table unreachable".into()))
-    }
-    async fn release(&self, _: &str) -> Result<(), StoreError> {
-        Err(StoreError("table unreachable".into()))
-    }
-}
-
-impl HoldQueue for Unreachable {
-    async fn park(&self, _: &Hold, _: u64) -> Result<(), QueueError> {
-        Err(QueueError("queue unreachable".into()))
-    }
 }
 
 #[tokio::test]

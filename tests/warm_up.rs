@@ -4,7 +4,6 @@
 
 mod common;
 
-use std::process::Command;
 use std::time::Duration;
 
 use common::*;
@@ -34,12 +33,7 @@ async fn relay_behind_tls(front: &TlsFront) -> FunctionHost {
 }
 
 fn signal(function: &FunctionHost, signal: &str) {
-    let pid = function.pid().expect("running").to_string();
-    let status = Command::new("kill")
-        .args([signal, &pid])
-        .status()
-        .expect("kill");
-    assert!(status.success(), "kill {signal} {pid}");
+    local_stack::signal(function.pid().expect("running"), signal).expect("signalled");
 }
 
 fn now() -> u64 {
@@ -86,10 +80,10 @@ async fn a_connection_closed_while_the_function_was_frozen_costs_a_reconnect() {
 
     // GIVEN the function is frozen between its init and its first invocation, as Lambda
     // freezes it, and SNS closes the idle connection meanwhile
-    signal(&function, "-STOP");
+    signal(&function, "STOP");
     assert_eq!(front.close_connections(), 1);
     tokio::time::sleep(Duration::from_millis(200)).await;
-    signal(&function, "-CONT");
+    signal(&function, "CONT");
 
     // WHEN the first callback comes THEN it is published, over a new connection
     let (status, reply) = http::post_json(&function.url, &start_callback())
@@ -201,11 +195,11 @@ async fn with_the_window_init_opens_the_connections_to_sns_dynamodb_and_sqs() {
 #[ignore = "needs moto: make e2e"]
 async fn with_the_window_connections_closed_while_frozen_cost_reconnects() {
     let relay = windowed_relay_behind_tls().await;
-    signal(&relay.function, "-STOP");
+    signal(&relay.function, "STOP");
     let closed = [0, 1, 2].map(|n| relay.fronts[n].close_connections());
     assert_eq!(closed, [1, 1, 1]);
     tokio::time::sleep(Duration::from_millis(200)).await;
-    signal(&relay.function, "-CONT");
+    signal(&relay.function, "CONT");
     relay.start_and_drop().await;
     assert_eq!(relay.open_connections(), [1, 1, 1]);
 }

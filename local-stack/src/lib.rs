@@ -58,3 +58,19 @@ pub async fn until_interrupted() -> std::io::Result<()> {
         _ = terminate.recv() => Ok(()),
     }
 }
+
+/// Sends `signal` (`STOP`, `CONT`, `TERM`, ...) to process `pid`, through the system's
+/// own `kill`, as Lambda freezes and thaws a function or an operator interrupts a tool.
+pub fn signal(pid: u32, signal: &str) -> std::io::Result<()> {
+    let status = std::process::Command::new("kill")
+        .arg(format!("-{signal}"))
+        .arg(pid.to_string())
+        .status()?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(std::io::Error::other(format!(
+            "kill -{signal} {pid}: {status}"
+        )))
+    }
+}

@@ -3,6 +3,7 @@
 
 pub mod extremes;
 pub mod stack;
+pub mod unreachable;
 
 use std::io::Write;
 use std::sync::{Arc, Mutex};
