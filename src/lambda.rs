@@ -4,7 +4,7 @@
 //! (`ReportBatchItemFailures`), which SQS delivers again.
 
 use std::io::Write;
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use futures_util::future::join_all;
 use lambda_http::aws_lambda_events::apigw::{ApiGatewayProxyResponse, ApiGatewayV2httpResponse};
@@ -79,10 +79,15 @@ fn as_sqs_batch(raw: &str) -> Option<SqsBatch> {
     from_sqs.then_some(batch)
 }
 
-pub fn unix_now() -> u64 {
+/// The time since the Unix epoch, by the system's clock.
+fn since_epoch() -> Duration {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
+        .unwrap_or_default()
+}
+
+pub fn unix_now() -> u64 {
+    since_epoch().as_secs()
 }
 
 /// Writes the metrics of one callback or hold, as one EMF line on standard output (where
@@ -93,9 +98,7 @@ fn count<P: Publisher, M: Mode>(
     status: StatusCode,
     report: &Report,
 ) {
-    let now_ms = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64);
+    let now_ms = since_epoch().as_millis() as u64;
     let line = emf_line(&relay.metrics().namespace, now_ms, source, status, report);
     let mut out = std::io::stdout().lock();
     let _ = writeln!(out, "{line}");

@@ -5,11 +5,14 @@
 //! with `--leftovers`), and `tencent_connect.py --dry-run --offline` plans exactly the
 //! calls a new account needs, the key masked.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Output, Stdio};
 use std::time::Duration;
 
-use live_callback_relay::inbound::signature::sign;
+use common::{INTERRUPT, START, signed_with};
+
 use local_stack::BoxError;
 use local_stack::aws::{self, sqs_client};
 use local_stack::deployment::{CALLBACK_KEY, LocalDeployment};
@@ -88,13 +91,15 @@ fn real_callback(event_type: u8, n: u64) -> String {
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_secs();
-    let t = now + 600;
-    serde_json::json!({
-        "event_type": event_type, "t": t, "sign": sign(CALLBACK_KEY, t), "appid": 1,
-        "app": "live.example.com", "appname": "live", "stream_id": "someone-live",
-        "event_time": now, "sequence": format!("real-{n}"), "errcode": 13, "push_duration": "1000"
-    })
-    .to_string()
+    let sample = if event_type == 1 { START } else { INTERRUPT };
+    signed_with(
+        CALLBACK_KEY,
+        sample,
+        serde_json::json!({
+            "t": now + 600, "stream_id": "someone-live", "event_time": now,
+            "sequence": format!("real-{n}"), "errcode": 13, "push_duration": "1000"
+        }),
+    )
 }
 
 fn rows(shown: &str) -> Vec<&str> {

@@ -37,12 +37,17 @@ pub fn config(notify_events: Option<&str>) -> Config {
 
 /// A seed sample with `changes` applied and, where `t` is a number, signed with `KEY`.
 pub fn signed(sample: &str, changes: Value) -> String {
+    signed_with(KEY, sample, changes)
+}
+
+/// The same, signed with `key`.
+pub fn signed_with(key: &str, sample: &str, changes: Value) -> String {
     let mut body: Value = serde_json::from_str(sample).expect("sample is JSON");
     for (k, v) in changes.as_object().expect("changes are an object") {
         body[k] = v.clone();
     }
     if let (Some(t), Some(_)) = (body["t"].as_u64(), body.get("sign")) {
-        body["sign"] = json!(sign(KEY, t));
+        body["sign"] = json!(sign(key, t));
     }
     body.to_string()
 }
