@@ -132,42 +132,39 @@ async fn a_failure_that_outlasts_the_retries_is_an_error() {
     assert_eq!(rule.num_calls(), PUBLISH.max_attempts as usize);
 }
 
-#[tokio::test]
-async fn an_invalid_message_is_refused_and_not_retried() {
-    let rule = mock!(aws_sdk_sns::Client::publish).then_error(|| {
+/// What publishing gets when SNS answers `InvalidParameter` with `message`, and how many
+/// times it asked.
+async fn publish_answered_invalid_parameter(
+    message: &'static str,
+) -> (Result<String, RelayPublishError>, usize) {
+    let rule = mock!(aws_sdk_sns::Client::publish).then_error(move || {
         PublishError::InvalidParameterException(
             InvalidParameterException::builder()
-                .message("Invalid parameter: Message too long")
+                .message(message)
                 .build(),
         )
     });
-    let client = client_with(&rule);
-
-    let result = SnsPublisher::new(client, TOPIC.into())
+    let result = SnsPublisher::new(client_with(&rule), TOPIC.into())
         .publish(&abnormal_stop())
         .await;
+    (result, rule.num_calls())
+}
+
+#[tokio::test]
+async fn an_invalid_message_is_refused_and_not_retried() {
+    let (result, calls) =
+        publish_answered_invalid_parameter("Invalid parameter: Message too long").await;
 
     assert!(
         matches!(&result, Err(RelayPublishError::Refused(m)) if m.contains("Message too long")),
         "{result:?}"
     );
-    assert_eq!(rule.num_calls(), 1);
+    assert_eq!(calls, 1);
 }
 
 #[tokio::test]
 async fn an_invalid_topic_is_worth_a_retry_once_an_operator_fixes_it() {
-    let rule = mock!(aws_sdk_sns::Client::publish).then_error(|| {
-        PublishError::InvalidParameterException(
-            InvalidParameterException::builder()
-                .message("Invalid parameter: TopicArn")
-                .build(),
-        )
-    });
-    let client = client_with(&rule);
-
-    let result = SnsPublisher::new(client, TOPIC.into())
-        .publish(&abnormal_stop())
-        .await;
+    let (result, _) = publish_answered_invalid_parameter("Invalid parameter: TopicArn").await;
 
     assert!(
         matches!(result, Err(RelayPublishError::Unavailable(_))),

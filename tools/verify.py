@@ -248,18 +248,19 @@ def poll(run: Run, sqs) -> None:
         for message in batch:
             envelope = json.loads(message["Body"])
             sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
-            if stream_of(envelope) in (run.stream, None):
+            if document_of(envelope).get("stream_id") in (run.stream, None):
                 run.received[label].append(envelope)
             else:
                 run.foreign += 1
 
 
-def stream_of(envelope: dict):
-    """The stream a delivered notification is about, if it is one of the relay's."""
+def document_of(envelope: dict) -> dict:
+    """The relay's document a delivered notification carries; `{}` for anything else."""
     try:
-        return json.loads(envelope["Message"]).get("stream_id")
-    except (KeyError, TypeError, ValueError, AttributeError):
-        return None
+        document = json.loads(envelope["Message"])
+    except (KeyError, TypeError, ValueError):
+        return {}
+    return document if isinstance(document, dict) else {}
 
 
 def receive(run: Run, sqs, expected: dict) -> dict:
@@ -289,13 +290,7 @@ def wait_for_announcement(run: Run, sqs) -> None:
 
 
 def events_of(envelopes: list) -> list:
-    events = []
-    for envelope in envelopes:
-        try:
-            events.append(json.loads(envelope["Message"])["event"])
-        except (KeyError, TypeError, ValueError):
-            events.append("(not a relay document)")
-    return events
+    return [document_of(envelope).get("event", "(not a relay document)") for envelope in envelopes]
 
 
 def verify(run: Run) -> None:
