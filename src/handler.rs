@@ -73,12 +73,11 @@ impl<P: Publisher, M: Mode> Relay<P, M> {
         let started = Instant::now();
         let mut report = Report::default();
         let result = self.process(&request, now, &mut report).await;
-        let elapsed_us = started.elapsed().as_micros() as u64;
         let status = result
             .as_ref()
             .map_or_else(Rejection::status, |_| StatusCode::OK);
         let detail = result.as_ref().err().map(|r| r as &dyn std::fmt::Display);
-        log_line("callback", status, &report, detail, elapsed_us);
+        log_line("callback", status, &report, detail, started);
         let response = match result {
             Ok(()) => reply(StatusCode::OK, json!({"code": 0})),
             Err(rejection) => {
@@ -126,8 +125,9 @@ pub fn log_line(
     status: StatusCode,
     report: &Report,
     rejection: Option<&dyn std::fmt::Display>,
-    elapsed_us: u64,
+    started: Instant,
 ) {
+    let elapsed_us = started.elapsed().as_micros() as u64;
     let event = report.event.map(|e| e.as_str()).unwrap_or_default();
     let event_id = report.event_id.as_deref().unwrap_or_default();
     let stream_id = report.stream_id.as_deref().unwrap_or_default();

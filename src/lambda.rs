@@ -147,7 +147,6 @@ async fn holds<P: Publisher, M: Mode>(
         let started = Instant::now();
         let mut report = Report::default();
         let handled = relay.on_hold(&record.body, now, &mut report).await;
-        let elapsed_us = started.elapsed().as_micros() as u64;
         let last_receive = record
             .attributes
             .receive_count
@@ -162,7 +161,7 @@ async fn holds<P: Publisher, M: Mode>(
             status,
             &report,
             handled.as_ref().err().map(|e| e as &dyn std::fmt::Display),
-            elapsed_us,
+            started,
         );
         count(relay, Source::Hold { last_receive }, status, &report);
         handled.err().map(|_| ItemFailure {

@@ -76,6 +76,11 @@ pub enum Reason {
 }
 
 impl Reason {
+    /// Every reason but the pusher's own stop.
+    pub fn is_abnormal(self) -> bool {
+        self != Reason::ClientStopped
+    }
+
     pub fn from_errcode(errcode: i64) -> Reason {
         match errcode {
             1..=4 | 35 => Reason::ClientStopped,
@@ -152,10 +157,10 @@ pub fn classify(push: PushEvent, errcode: i64) -> Classification {
         },
         PushEvent::Interrupted => {
             let reason = Reason::from_errcode(errcode);
-            let event = if reason == Reason::ClientStopped {
-                Event::Stopped
-            } else {
+            let event = if reason.is_abnormal() {
                 Event::StoppedAbnormally
+            } else {
+                Event::Stopped
             };
             Classification {
                 event,

@@ -121,7 +121,7 @@ pub struct Stop {
 
 impl Stop {
     pub fn is_abnormal(&self) -> bool {
-        self.reason != Reason::ClientStopped
+        self.reason.is_abnormal()
     }
 
     /// When its push must have started.
@@ -161,6 +161,15 @@ impl Entry {
             Input::Start(s) => s.id.clone(),
             Input::Stop(s) => s.id.clone(),
             Input::Expire { drop_id } => format!("expire:{drop_id}"),
+        }
+    }
+
+    /// Whether [`Entry::id`] is `id`, without making it.
+    pub fn has_id(&self, id: &str) -> bool {
+        match &self.input {
+            Input::Start(s) => s.id == id,
+            Input::Stop(s) => s.id == id,
+            Input::Expire { drop_id } => id.strip_prefix("expire:") == Some(drop_id.as_str()),
         }
     }
 }
@@ -539,7 +548,7 @@ impl History {
     }
 
     pub fn position(&self, id: &str) -> Option<usize> {
-        self.entries.iter().position(|e| e.id() == id)
+        self.entries.iter().position(|e| e.has_id(id))
     }
 
     /// The compaction worth writing at `now`, if any: from [`COMPACT_AT`] entries on, one

@@ -10,7 +10,7 @@ use crate::inbound::callback::Callback;
 use crate::meaning::classify::Event;
 use crate::outbound::sanitize::for_people;
 use crate::outbound::telling::Telling;
-use crate::outbound::timefmt::{human_duration, human_utc};
+use crate::outbound::timefmt::{human_secs, human_utc};
 
 /// How many characters of a callback's value a chat message shows; the JSON document on
 /// the main topic has them whole.
@@ -126,9 +126,8 @@ fn description(cb: &Callback, telling: &Telling) -> String {
     if let Some(drop) = &telling.drop {
         lines.push(format!("Dropped at {}", human_utc(drop.at)));
     }
-    let duration = |label: &str, secs: Option<u64>| {
-        secs.map(|s| format!("{label} {}", human_duration(s.saturating_mul(1000))))
-    };
+    let duration =
+        |label: &str, secs: Option<u64>| secs.map(|s| format!("{label} {}", human_secs(s)));
     lines.extend(duration("Held for", telling.held_for_secs));
     lines.extend(duration("Gone for", telling.gap_secs));
     lines.extend(duration("Down for", telling.downtime_secs));

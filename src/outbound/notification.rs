@@ -61,14 +61,14 @@ pub struct Notification {
     /// With `PerProtocol`, the `default`, `email` and `sms` renderings; with `Single`,
     /// the chat message.
     pub message: String,
-    /// The `default` rendering: the JSON document machines read.
+    /// With `PerProtocol`, the `default` rendering: the JSON document machines read.
     document: String,
     pub attributes: Vec<(&'static str, AttributeValue)>,
 }
 
 #[derive(Serialize)]
-struct PerProtocol {
-    default: String,
+struct PerProtocol<'a> {
+    default: &'a str,
     email: String,
     sms: String,
 }
@@ -84,37 +84,41 @@ impl Notification {
     /// The notification `notice` makes of a verified callback (for an announcement, the
     /// stop that was held).
     pub fn new(callback: &Authentic<Callback>, notice: &Notice) -> Notification {
-        Notification::tell(callback, Telling::new(callback.get(), notice))
+        Notification::telling(callback, &Telling::new(callback.get(), notice))
     }
 
     /// The chat topic's notification of what `notice` makes of a verified callback: an
     /// Amazon Q Developer custom notification.
     pub fn chat(callback: &Authentic<Callback>, notice: &Notice) -> Notification {
+        Notification::chat_telling(callback, &Telling::new(callback.get(), notice))
+    }
+
+    /// The chat notification of `telling`, worked out from `callback`.
+    pub fn chat_telling(callback: &Authentic<Callback>, telling: &Telling) -> Notification {
         let cb = callback.get();
-        let telling = Telling::new(cb, notice);
-        let message = chat::message(cb, &telling);
         Notification {
             event: telling.event,
-            event_id: telling.event_id,
+            event_id: telling.event_id.clone(),
             stream_id: cb.stream_id.clone(),
             structure: Structure::Single,
             subject: String::new(),
-            document: message.clone(),
-            message,
+            message: chat::message(cb, telling),
+            document: String::new(),
             attributes: Vec::new(),
         }
     }
 
-    fn tell(callback: &Authentic<Callback>, telling: Telling) -> Notification {
+    /// The notification of `telling`, worked out from `callback`.
+    pub fn telling(callback: &Authentic<Callback>, telling: &Telling) -> Notification {
         let cb = callback.get();
         let document = escape_noncharacters(
-            serde_json::to_string(&Document::new(cb, &telling))
+            serde_json::to_string(&Document::new(cb, telling))
                 .expect("a document of strings and integers always serializes"),
         );
         let message = serde_json::to_string(&PerProtocol {
-            default: document.clone(),
-            email: text::email(cb, &telling),
-            sms: text::sms(cb, &telling),
+            default: &document,
+            email: text::email(cb, telling),
+            sms: text::sms(cb, telling),
         })
         .expect("strings always serialize");
 
@@ -145,7 +149,7 @@ impl Notification {
 
         Notification {
             event: telling.event,
-            subject: text::subject(cb, &telling),
+            subject: text::subject(cb, telling),
             event_id: telling.event_id.clone(),
             stream_id: cb.stream_id.clone(),
             structure: Structure::PerProtocol,
@@ -157,7 +161,10 @@ impl Notification {
 
     /// The JSON document (the `default` rendering; the chat message itself).
     pub fn document(&self) -> &str {
-        &self.document
+        match self.structure {
+            Structure::PerProtocol => &self.document,
+            Structure::Single => &self.message,
+        }
     }
 
     /// What SNS counts against its 256 KiB limit for this `Publish`.

@@ -6,7 +6,7 @@ use crate::inbound::callback::{Callback, Region};
 use crate::meaning::classify::{Event, Reason};
 use crate::outbound::sanitize::for_people as printable;
 use crate::outbound::telling::Telling;
-use crate::outbound::timefmt::{clock_utc, human_duration, human_utc};
+use crate::outbound::timefmt::{clock_utc, human_duration, human_secs, human_utc};
 
 /// SNS allows 100; one less leaves room for clients that count a terminator.
 pub const SUBJECT_MAX: usize = 99;
@@ -42,7 +42,7 @@ pub fn subject(cb: &Callback, telling: &Telling) -> String {
 
 /// `after 4 s`, or nothing when the time is not known.
 fn after(secs: Option<u64>) -> String {
-    secs.map(|s| format!(" after {}", human_duration(s.saturating_mul(1000))))
+    secs.map(|s| format!(" after {}", human_secs(s)))
         .unwrap_or_default()
 }
 
@@ -77,7 +77,7 @@ pub fn email(cb: &Callback, telling: &Telling) -> String {
         Event::StoppedAbnormally => match telling.held_for_secs {
             Some(held) => format!(
                 "The stream \"{stream}\" stopped abnormally, and did not come back within {}. {}",
-                human_duration(held.saturating_mul(1000)),
+                human_secs(held),
                 why(telling.reason)
             ),
             None => format!(
@@ -94,7 +94,7 @@ pub fn email(cb: &Callback, telling: &Telling) -> String {
             "The stream \"{stream}\" is live again{} after its drop{}.",
             telling
                 .downtime_secs
-                .map(|s| format!(", {}", human_duration(s.saturating_mul(1000))))
+                .map(|s| format!(", {}", human_secs(s)))
                 .unwrap_or_default(),
             dropped_for(telling.reason)
         ),
@@ -119,7 +119,7 @@ pub fn email(cb: &Callback, telling: &Telling) -> String {
         ));
     }
     if let Some(held) = telling.held_for_secs {
-        rows.push(("Held for", human_duration(held.saturating_mul(1000))));
+        rows.push(("Held for", human_secs(held)));
     }
     if let Some(ms) = cb.push_duration_ms.filter(|_| !back) {
         rows.push(("Live for", human_duration(ms)));

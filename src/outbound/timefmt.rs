@@ -29,6 +29,11 @@ pub fn human_duration(millis: u64) -> String {
     }
 }
 
+/// [`human_duration`] of whole seconds.
+pub fn human_secs(secs: u64) -> String {
+    human_duration(secs.saturating_mul(1000))
+}
+
 fn civil(unix_secs: u64) -> (String, String) {
     let days = (unix_secs / 86_400) as i64;
     let secs_of_day = unix_secs % 86_400;

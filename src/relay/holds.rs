@@ -60,12 +60,10 @@ impl<L: StreamLog, Q: HoldQueue> Windowed<L, Q> {
     ) -> Result<(), HoldError> {
         let hold = Hold::from_message(message).map_err(|e| HoldError::Malformed(e.to_string()))?;
         if now < hold.deadline {
-            self.queue
-                .park(&hold, now)
+            return self
+                .park(&hold, now, report)
                 .await
-                .map_err(|e| HoldError::NotParked(e.to_string()))?;
-            report.held_until = Some(hold.deadline);
-            return Ok(());
+                .map_err(HoldError::NotParked);
         }
         let callback = inbound::read(hold.body.as_bytes(), verifier, hold.verified_at)?
             .ok_or_else(|| HoldError::Malformed("the held body is not a push callback".into()))?;

@@ -115,31 +115,25 @@ pub fn emf_line(
     let parked =
         source == Source::Callback && status == StatusCode::OK && report.held_until.is_some();
     let dead_lettered = source == (Source::Hold { last_receive: true }) && status != StatusCode::OK;
-    let mut plain: Vec<(&'static str, Value)> = [
-        Event::Started,
-        Event::Stopped,
-        Event::StoppedAbnormally,
-        Event::Resumed,
-        Event::Recovered,
-    ]
-    .into_iter()
-    .map(|event| (published_metric(event), Value::Count(told(event))))
-    .chain([
-        (
-            "PublishFailures",
-            Value::Count(report.publish_failures.into()),
-        ),
-        (
-            "RefusedNotifications",
-            Value::Count(report.refused.is_some().into()),
-        ),
-        ("HoldsParked", Value::Count(parked.into())),
-        ("HoldsDeadLettered", Value::Count(dead_lettered.into())),
-        ("ChatPosted", Value::Count(report.chat_posted.into())),
-        ("ChatFailures", Value::Count(report.chat_failures.into())),
-    ])
-    .filter(|(_, value)| !matches!(value, Value::Count(0)))
-    .collect();
+    let mut plain: Vec<(&'static str, Value)> = Event::ALL
+        .into_iter()
+        .map(|event| (published_metric(event), Value::Count(told(event))))
+        .chain([
+            (
+                "PublishFailures",
+                Value::Count(report.publish_failures.into()),
+            ),
+            (
+                "RefusedNotifications",
+                Value::Count(report.refused.is_some().into()),
+            ),
+            ("HoldsParked", Value::Count(parked.into())),
+            ("HoldsDeadLettered", Value::Count(dead_lettered.into())),
+            ("ChatPosted", Value::Count(report.chat_posted.into())),
+            ("ChatFailures", Value::Count(report.chat_failures.into())),
+        ])
+        .filter(|(_, value)| !matches!(value, Value::Count(0)))
+        .collect();
     if !report.publish_ms.is_empty() {
         plain.push(("PublishLatency", Value::Values(&report.publish_ms)));
     }

@@ -19,6 +19,7 @@ use crate::inbound::signature::{Authentic, Verifier};
 use crate::meaning::classify::Event;
 use crate::meaning::stream_state::Notice;
 use crate::outbound::notification::Notification;
+use crate::outbound::telling::Telling;
 use crate::ports::publish::{PublishError, Publisher};
 use holds::HoldError;
 use report::Report;
@@ -192,8 +193,9 @@ impl<P: Publisher> Teller<'_, P> {
         notice: &Notice,
         report: &mut Report,
     ) -> Result<Told, Rejection> {
-        let notification = Notification::new(callback, notice);
-        let told = if self.notifies(notification.event) {
+        let telling = Telling::new(callback.get(), notice);
+        let told = if self.notifies(telling.event) {
+            let notification = Notification::telling(callback, &telling);
             let started = Instant::now();
             let published = self.publisher.publish(&notification).await;
             report
@@ -214,11 +216,11 @@ impl<P: Publisher> Teller<'_, P> {
                 }
             }
         } else {
-            report.not_notified.push(notification.event);
+            report.not_notified.push(telling.event);
             Told::NotNotified
         };
-        if let Some(chat) = self.chat.filter(|c| c.events.contains(&notification.event)) {
-            let message = Notification::chat(callback, notice);
+        if let Some(chat) = self.chat.filter(|c| c.events.contains(&telling.event)) {
+            let message = Notification::chat_telling(callback, &telling);
             let post = chat.publisher.publish(&message);
             match tokio::time::timeout(CHAT_BUDGET, post).await {
                 Ok(Ok(_)) => report.chat_posted += 1,
@@ -230,7 +232,7 @@ impl<P: Publisher> Teller<'_, P> {
                     };
                     tracing::warn!(
                         error,
-                        event_id = notification.event_id,
+                        event_id = telling.event_id,
                         "chat notification not posted"
                     );
                 }

@@ -8,7 +8,7 @@
 use crate::handler::Rejection;
 use crate::inbound::callback::Callback;
 use crate::inbound::signature::{Authentic, Verifier};
-use crate::meaning::classify::{Event, PushEvent};
+use crate::meaning::classify::{Event, PushEvent, Reason};
 use crate::meaning::stream_state::{
     Effect, Entry, History, Input, MAX_ENTRIES, Notice, Outcome, Start, Stop,
 };
@@ -47,10 +47,7 @@ pub fn input_of(cb: &Callback, now: u64, window_secs: u64) -> Input {
             id: cb.event_id.clone(),
             sequence: cb.sequence.clone(),
             at: cb.event_time,
-            reason: cb
-                .classification()
-                .reason
-                .unwrap_or(crate::meaning::classify::Reason::Unknown),
+            reason: Reason::from_errcode(cb.errcode),
             errcode: cb.errcode,
             push_duration_ms: cb.push_duration_ms,
             hold_until: now + window_secs,
@@ -92,6 +89,21 @@ impl<L: StreamLog, Q: HoldQueue> Windowed<L, Q> {
         }
         Ok((appended.history, decision.effects))
     }
+
+    /// Parks `hold` on the hold queue until its deadline, and reports that.
+    pub(super) async fn park(
+        &self,
+        hold: &Hold,
+        now: u64,
+        report: &mut Report,
+    ) -> Result<(), String> {
+        self.queue
+            .park(hold, now)
+            .await
+            .map_err(|e| e.to_string())?;
+        report.held_until = Some(hold.deadline);
+        Ok(())
+    }
 }
 
 impl<L: StreamLog, Q: HoldQueue> Mode for Windowed<L, Q> {
@@ -129,11 +141,9 @@ impl<L: StreamLog, Q: HoldQueue> Mode for Windowed<L, Q> {
                         deadline,
                         body: String::from_utf8_lossy(body).into_owned(),
                     };
-                    self.queue
-                        .park(&hold, now)
+                    self.park(&hold, now, report)
                         .await
-                        .map_err(|e| Rejection::NotRecorded(e.to_string()))?;
-                    report.held_until = Some(deadline);
+                        .map_err(Rejection::NotRecorded)?;
                 }
             }
         }

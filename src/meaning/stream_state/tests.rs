@@ -79,6 +79,13 @@ fn live(sequence: &str, started_at: u64) -> Stream {
     )
 }
 
+/// `sequence` live, after `earlier`'s push.
+fn live_after(earlier: &str, sequence: &str, started_at: u64) -> Stream {
+    let mut stream = live(sequence, started_at);
+    stream.recent.insert(0, earlier.into());
+    stream
+}
+
 fn held(sequence: &str) -> Stream {
     state(
         Phase::Held {
@@ -164,22 +171,13 @@ fn the_late_start_of_a_push_known_from_its_stop_is_stale() {
 #[test]
 fn a_start_of_a_new_push_while_live_is_published() {
     let d = step(&live("a", 100), &entry(70, Input::Start(start("b", 300))));
-    assert_eq!(
-        d.next,
-        state(
-            Phase::Live {
-                push: push("b", 300)
-            },
-            &["a", "b"]
-        )
-    );
+    assert_eq!(d.next, live_after("a", "b", 300));
     assert_eq!(d.effects, publishes(Notice::Started));
 }
 
 #[test]
 fn a_start_of_a_past_push_is_stale() {
-    let mut state_ab = live("b", 300);
-    state_ab.recent = vec!["a".into(), "b".into()];
+    let state_ab = live_after("a", "b", 300);
     for input in [start("a", 100), start("x", 299)] {
         let d = step(&state_ab, &entry(500, Input::Start(input.clone())));
         assert_eq!(
@@ -203,15 +201,7 @@ fn a_start_of_a_push_that_already_stopped_or_dropped_is_stale() {
 #[test]
 fn a_start_after_a_normal_stop_is_published() {
     let d = step(&stopped("a"), &entry(1_010, Input::Start(start("b", 300))));
-    assert_eq!(
-        d.next,
-        state(
-            Phase::Live {
-                push: push("b", 300)
-            },
-            &["a", "b"]
-        )
-    );
+    assert_eq!(d.next, live_after("a", "b", 300));
     assert_eq!(d.effects, publishes(Notice::Started));
 }
 
@@ -219,15 +209,7 @@ fn a_start_after_a_normal_stop_is_published() {
 fn a_start_while_the_drop_is_held_resumes_it_and_the_drop_is_never_announced() {
     for received in [1_010, 1_060, 5_000] {
         let d = step(&held("a"), &entry(received, Input::Start(start("b", 204))));
-        assert_eq!(
-            d.next,
-            state(
-                Phase::Live {
-                    push: push("b", 204)
-                },
-                &["a", "b"]
-            )
-        );
+        assert_eq!(d.next, live_after("a", "b", 204));
         assert_eq!(
             d.effects,
             publishes(Notice::Resumed {
@@ -243,15 +225,7 @@ fn a_start_while_the_drop_is_held_resumes_it_and_the_drop_is_never_announced() {
 #[test]
 fn a_start_after_the_drop_was_announced_recovers_it() {
     let d = step(&down("a"), &entry(1_400, Input::Start(start("b", 500))));
-    assert_eq!(
-        d.next,
-        state(
-            Phase::Live {
-                push: push("b", 500)
-            },
-            &["a", "b"]
-        )
-    );
+    assert_eq!(d.next, live_after("a", "b", 500));
     assert_eq!(
         d.effects,
         publishes(Notice::Recovered {
@@ -327,8 +301,7 @@ fn another_stop_of_a_push_already_stopped_is_a_conflict_told_at_once() {
 
 #[test]
 fn a_stop_of_a_past_push_is_stale() {
-    let mut s = live("b", 300);
-    s.recent = vec!["a".into(), "b".into()];
+    let s = live_after("a", "b", 300);
     for input in [
         stop("a", 200, Reason::Network, 500),
         stop("x", 299, Reason::Network, 500),
@@ -741,6 +714,26 @@ fn a_stream_that_flaps_resumes_every_blip_and_pages_for_none() {
         Effect::Publish(Notice::Announced { .. } | Notice::Dropped | Notice::Recovered { .. })
     )));
     assert_eq!(history.state().recent.len(), RECENT_SEQUENCES);
+}
+
+#[test]
+fn an_entry_has_its_own_id_and_no_other() {
+    let entries = [
+        entry(10, Input::Start(start("a", 100))),
+        entry(20, Input::Stop(stop("a", 200, Reason::Network, 20))),
+        entry(
+            30,
+            Input::Expire {
+                drop_id: "a-stop".into(),
+            },
+        ),
+    ];
+    for (n, e) in entries.iter().enumerate() {
+        for (m, other) in entries.iter().enumerate() {
+            assert_eq!(e.has_id(&other.id()), n == m, "{e:?} / {other:?}");
+        }
+        assert!(!e.has_id("expire:"));
+    }
 }
 
 #[test]
