@@ -59,12 +59,8 @@ fn heading(text: &str) {
     );
 }
 
-fn document_of(envelope: &Value) -> Value {
-    serde_json::from_str(envelope["Message"].as_str().unwrap_or("null")).unwrap_or_default()
-}
-
 fn show_machine_message(envelope: &Value) {
-    let document = document_of(envelope);
+    let document = aws::message_of(envelope).unwrap_or_default();
     println!(
         "--- {} ({})",
         document["event"].as_str().unwrap_or("?"),
@@ -106,30 +102,28 @@ async fn main() -> Result<(), BoxError> {
     let on_call_queue = topology
         .filtered_queue("on-call", Some(&on_call_policy))
         .await?;
-    aws::create_state_table(&moto.endpoint, "relay-state").await?;
-    let (hold_queue, _) = aws::create_hold_queue(&moto.endpoint, 5, 10).await?;
+    let window = aws::Window::create(&moto.endpoint, "relay-state", 5, 10).await?;
     let (chat_topic, chat_queue) = topology.chat().await?;
+    let mut env = vec![
+        ("SNS_TOPIC_ARN", topology.topic_arn.clone()),
+        ("CALLBACK_KEYS", KEY.to_string()),
+        ("CHAT_TOPIC_ARN", chat_topic.clone()),
+        ("AWS_ENDPOINT_URL", moto.endpoint.clone()),
+        // moto speaks plain HTTP; trust as in production, without scanning the system store
+        ("TRUST_ROOTS", "amazon".to_string()),
+        ("AWS_REGION", aws::REGION.to_string()),
+        ("AWS_ACCESS_KEY_ID", aws::ACCESS_KEY_ID.to_string()),
+        ("AWS_SECRET_ACCESS_KEY", aws::SECRET_ACCESS_KEY.to_string()),
+    ];
+    env.extend(window.env(WINDOW_SECS));
     let function = Arc::new(
         FunctionHost::start(
             &path_from_env("RELAY_BOOTSTRAP", "target/debug/live-callback-relay"),
-            &[
-                ("SNS_TOPIC_ARN", topology.topic_arn.clone()),
-                ("CALLBACK_KEYS", KEY.to_string()),
-                ("RECONNECT_WINDOW_SECS", WINDOW_SECS.to_string()),
-                ("STATE_TABLE", "relay-state".to_string()),
-                ("HOLD_QUEUE_URL", hold_queue.clone()),
-                ("CHAT_TOPIC_ARN", chat_topic.clone()),
-                ("AWS_ENDPOINT_URL", moto.endpoint.clone()),
-                // moto speaks plain HTTP; trust as in production, without scanning the system store
-                ("TRUST_ROOTS", "amazon".to_string()),
-                ("AWS_REGION", aws::REGION.to_string()),
-                ("AWS_ACCESS_KEY_ID", aws::ACCESS_KEY_ID.to_string()),
-                ("AWS_SECRET_ACCESS_KEY", aws::SECRET_ACCESS_KEY.to_string()),
-            ],
+            &env,
         )
         .await?,
     );
-    let _mapping = EventSourceMapping::start(&moto.endpoint, &hold_queue, function.clone());
+    let _mapping = EventSourceMapping::start(&moto.endpoint, &window.hold_queue, function.clone());
 
     heading("The local stack");
     println!("SNS, SQS, DynamoDB  moto server at {}", moto.endpoint);
@@ -139,7 +133,8 @@ async fn main() -> Result<(), BoxError> {
         function.url
     );
     println!(
-        "reconnect window    {WINDOW_SECS} s: state table `relay-state`, hold queue {hold_queue}"
+        "reconnect window    {WINDOW_SECS} s: state table `{}`, hold queue {}",
+        window.table, window.hold_queue
     );
     println!(
         "subscribers         e-mail {} and an SQS queue, with the on-call preset {on_call_policy}",
@@ -220,7 +215,7 @@ async fn main() -> Result<(), BoxError> {
 
     heading("SQS on-call (the on-call preset: no blips)");
     for envelope in topology.drain(&on_call_queue, 2).await? {
-        let document = document_of(&envelope);
+        let document = aws::message_of(&envelope).unwrap_or_default();
         println!(
             "{} {}",
             document["event"].as_str().unwrap_or("?"),
@@ -238,7 +233,7 @@ async fn main() -> Result<(), BoxError> {
     })
     .await?;
     for envelope in webhook {
-        let document = document_of(&envelope);
+        let document = aws::message_of(&envelope).unwrap_or_default();
         println!(
             "{} {}: {} {} (the queues' JSON document, in an envelope SNS signs, SignatureVersion {})",
             envelope["Type"].as_str().unwrap_or("?"),
@@ -253,7 +248,7 @@ async fn main() -> Result<(), BoxError> {
         "Chat (what Slack or Teams shows: drops that outlast the window, recoveries; one thread a drop)",
     );
     for envelope in topology.drain(&chat_queue, 2).await? {
-        let chat: Value = serde_json::from_str(envelope["Message"].as_str().unwrap_or("null"))?;
+        let chat = aws::message_of(&envelope)?;
         println!(
             "\n{}   [thread {}]\n{}",
             chat["content"]["title"].as_str().unwrap_or("?"),

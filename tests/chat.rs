@@ -15,7 +15,7 @@ use live_callback_relay::meaning::stream_state::{DropFacts, Notice};
 use live_callback_relay::outbound::notification::{Notification, Structure};
 use live_callback_relay::ports::publish::{PublishError, Publisher};
 use live_callback_relay::ports::recording::RecordingPublisher;
-use live_callback_relay::relay::Chat;
+use live_callback_relay::relay::{CHAT_BUDGET, Chat};
 use serde_json::{Value, json};
 
 fn relay(chat_events: &[Event]) -> Relay<RecordingPublisher> {
@@ -188,14 +188,16 @@ impl Publisher for Unanswering {
     }
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_chat_topic_that_does_not_answer_costs_at_most_the_chat_budget() {
     let relay =
         Relay::new(&config(None), Unanswering(RecordingPublisher::new(), false)).with_chat(Chat {
             publisher: Unanswering(RecordingPublisher::new(), true),
             events: HashSet::from([Event::Started]),
         });
+    let started = tokio::time::Instant::now();
     let (response, report) = relay.respond(post(&signed(START, json!({}))), NOW).await;
+    assert!(started.elapsed() <= CHAT_BUDGET, "{:?}", started.elapsed());
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(relay.publisher().0.published().len(), 1);
     assert_eq!((report.chat_posted, report.chat_failures), (0, 1));

@@ -272,13 +272,14 @@ fn the_body_is_a_dashboard_cloudwatch_takes() {
         }
     }
     // every alarm named is one the template defines
-    let template = template();
+    let template = local_stack::template::Template::load().expect("template.yaml");
     for alarm in ALARMS
         .iter()
         .chain(CONDITIONAL_ALARMS.iter().map(|(_, a)| a))
     {
-        assert!(
-            template.contains(&format!("\n  {alarm}:\n    Type: AWS::CloudWatch::Alarm")),
+        assert_eq!(
+            template.resource(alarm)["Type"],
+            "AWS::CloudWatch::Alarm",
             "{alarm}"
         );
     }

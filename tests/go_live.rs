@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Output, Stdio};
 use std::time::Duration;
 
-use common::{INTERRUPT, START, signed_with};
+use common::{INTERRUPT, START, now, signed_with};
 
 use local_stack::BoxError;
 use local_stack::aws::{self, sqs_client};
@@ -87,16 +87,13 @@ async fn left_behind(deployment: &LocalDeployment) -> Result<(Vec<String>, usize
 /// A callback of a stream of the stack's own (`event_type` 1 or 0, push `n`), signed with
 /// its key.
 fn real_callback(event_type: u8, n: u64) -> String {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs();
+    let at = now();
     let sample = if event_type == 1 { START } else { INTERRUPT };
     signed_with(
         CALLBACK_KEY,
         sample,
         serde_json::json!({
-            "t": now + 600, "stream_id": "someone-live", "event_time": now,
+            "t": at + 600, "stream_id": "someone-live", "event_time": at,
             "sequence": format!("real-{n}"), "errcode": 13, "push_duration": "1000"
         }),
     )

@@ -41,11 +41,7 @@ fn sqs_event(bodies: &[(&str, String)]) -> Value {
 }
 
 fn windowed() -> Relay<RecordingPublisher, Windowed<MemoryStreamLog, MemoryHoldQueue>> {
-    Relay::new(&config(None), RecordingPublisher::new()).with_mode(Windowed {
-        log: MemoryStreamLog::new(),
-        queue: MemoryHoldQueue::new(),
-        window_secs: 60,
-    })
+    Relay::new(&config(None), RecordingPublisher::new()).with_mode(memory_window(60))
 }
 
 #[tokio::test]
@@ -127,11 +123,7 @@ async fn the_holds_of_a_batch_are_handled_together() {
         &config(None),
         Rendezvous(tokio::sync::Barrier::new(2), RecordingPublisher::new()),
     )
-    .with_mode(Windowed {
-        log: MemoryStreamLog::new(),
-        queue: MemoryHoldQueue::new(),
-        window_secs: 60,
-    });
+    .with_mode(memory_window(60));
     for stream in ["one", "two"] {
         relay
             .handle(post(&signed(START, json!({"stream_id": stream}))), NOW)

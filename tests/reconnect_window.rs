@@ -31,11 +31,7 @@ fn relay() -> WindowedRelay {
         )),
         RecordingPublisher::new(),
     )
-    .with_mode(Windowed {
-        log: MemoryStreamLog::new(),
-        queue: MemoryHoldQueue::new(),
-        window_secs: WINDOW,
-    })
+    .with_mode(memory_window(WINDOW))
 }
 
 fn start(sequence: &str, event_time: u64) -> String {
@@ -71,15 +67,6 @@ async fn expire(relay: &WindowedRelay, at: u64) -> Vec<Result<(), String>> {
     results
 }
 
-fn told(relay: &WindowedRelay) -> Vec<Event> {
-    relay
-        .publisher()
-        .published()
-        .iter()
-        .map(|n| n.event)
-        .collect()
-}
-
 fn document(relay: &WindowedRelay, n: usize) -> Value {
     let message: Value = serde_json::from_str(&relay.publisher().published()[n].message).unwrap();
     serde_json::from_str(message["default"].as_str().unwrap()).unwrap()
@@ -107,7 +94,7 @@ async fn a_blip_within_the_window_is_told_as_resumed_and_never_as_a_drop() {
         StatusCode::OK
     );
     assert_eq!(expire(&relay, NOW + 1 + WINDOW).await, [Ok(())]);
-    assert_eq!(told(&relay), [Event::Started, Event::Resumed]);
+    assert_eq!(relay.publisher().events(), [Event::Started, Event::Resumed]);
     let resumed = document(&relay, 1);
     assert_eq!(resumed["gap_secs"], 4);
     assert_eq!(resumed["reason"], "network");
@@ -119,11 +106,19 @@ async fn a_blip_within_the_window_is_told_as_resumed_and_never_as_a_drop() {
             .unwrap()
             .starts_with("b-start-")
     );
+    assert_eq!(
+        resumed["event_id"],
+        verified(&start("b", NOW - 6)).get().event_id
+    );
     assert!(
         resumed["drop"]["event_id"]
             .as_str()
             .unwrap()
             .starts_with("a-stop-")
+    );
+    assert_eq!(
+        resumed["drop"]["event_id"],
+        verified(&drop_of("a", NOW - 10, 13)).get().event_id
     );
 }
 
@@ -133,7 +128,10 @@ async fn a_drop_past_the_window_is_announced_then_recovered() {
     send(&relay, &start("a", NOW - 100), NOW).await;
     send(&relay, &drop_of("a", NOW - 10, 8), NOW + 1).await;
     assert_eq!(expire(&relay, NOW + 61).await, [Ok(())]);
-    assert_eq!(told(&relay), [Event::Started, Event::StoppedAbnormally]);
+    assert_eq!(
+        relay.publisher().events(),
+        [Event::Started, Event::StoppedAbnormally]
+    );
     let announced = document(&relay, 1);
     assert_eq!(announced["held_for_secs"], 60);
     assert_eq!(announced["reason"], "no_data");
@@ -142,6 +140,10 @@ async fn a_drop_past_the_window_is_announced_then_recovered() {
             .as_str()
             .unwrap()
             .starts_with("a-stop-")
+    );
+    assert_eq!(
+        announced["event_id"],
+        verified(&drop_of("a", NOW - 10, 8)).get().event_id
     );
     let message: Value = serde_json::from_str(&relay.publisher().published()[1].message).unwrap();
     assert!(
@@ -153,7 +155,7 @@ async fn a_drop_past_the_window_is_announced_then_recovered() {
 
     send(&relay, &start("b", NOW + 290), NOW + 300).await;
     assert_eq!(
-        told(&relay),
+        relay.publisher().events(),
         [Event::Started, Event::StoppedAbnormally, Event::Recovered]
     );
     let recovered = document(&relay, 2);
@@ -163,11 +165,8 @@ async fn a_drop_past_the_window_is_announced_then_recovered() {
 
 #[tokio::test]
 async fn a_hold_that_comes_back_early_is_parked_for_the_rest_of_the_window() {
-    let relay = Relay::new(&config(None), RecordingPublisher::new()).with_mode(Windowed {
-        log: MemoryStreamLog::new(),
-        queue: MemoryHoldQueue::new(),
-        window_secs: 1_800,
-    });
+    let relay =
+        Relay::new(&config(None), RecordingPublisher::new()).with_mode(memory_window(1_800));
     send(&relay, &start("a", NOW - 100), NOW).await;
     send(&relay, &drop_of("a", NOW - 10, 13), NOW).await;
     let first = relay.mode().queue.take();
@@ -180,13 +179,7 @@ async fn a_hold_that_comes_back_early_is_parked_for_the_rest_of_the_window() {
     assert_eq!(report.held_until, Some(NOW + 1_800));
     let again = relay.mode().queue.parked();
     assert_eq!((again.len(), again[0].1), (1, 900));
-    assert!(
-        relay
-            .publisher()
-            .published()
-            .iter()
-            .all(|n| n.event == Event::Started)
-    );
+    assert_eq!(relay.publisher().events(), [Event::Started]);
 }
 
 #[tokio::test]
@@ -205,7 +198,7 @@ async fn a_stream_that_flaps_pages_for_nothing() {
         );
     }
     expire(&relay, NOW + 2_000).await;
-    let events = told(&relay);
+    let events = relay.publisher().events();
     assert_eq!(events.iter().filter(|e| **e == Event::Resumed).count(), 19);
     assert_eq!(
         events
@@ -224,7 +217,7 @@ async fn out_of_order_and_repeated_callbacks_have_their_defined_outcomes() {
     send(&relay, &start("a", NOW - 100), NOW).await;
     send(&relay, &start("a", NOW - 100), NOW + 60).await;
     assert_eq!(
-        told(&relay),
+        relay.publisher().events(),
         [Event::Started, Event::Started],
         "the retry is told again: the first answer did not reach Tencent"
     );
@@ -236,7 +229,7 @@ async fn out_of_order_and_repeated_callbacks_have_their_defined_outcomes() {
     send(&relay, &drop_of("old", NOW - 500, 13), NOW + 130).await;
     assert!(relay.mode().queue.parked().is_empty());
     assert_eq!(
-        told(&relay),
+        relay.publisher().events(),
         [Event::Started, Event::Started, Event::Started]
     );
 }
@@ -280,7 +273,10 @@ async fn a_retry_signed_anew_parks_a_hold_that_verifies_when_it_comes_due() {
     );
     assert_eq!(send(&relay, &resigned, NOW + 360).await, StatusCode::OK);
     assert_eq!(expire(&relay, NOW + 361).await, [Ok(())]);
-    assert_eq!(told(&relay), [Event::Started, Event::StoppedAbnormally]);
+    assert_eq!(
+        relay.publisher().events(),
+        [Event::Started, Event::StoppedAbnormally]
+    );
 }
 
 #[tokio::test]
@@ -297,7 +293,10 @@ async fn a_stop_retried_after_its_hold_was_parked_parks_a_copy_announced_once() 
         (NOW + 61, NOW + 61)
     );
     assert_eq!(expire(&relay, NOW + 61).await, [Ok(()), Ok(())]);
-    assert_eq!(told(&relay), [Event::Started, Event::StoppedAbnormally]);
+    assert_eq!(
+        relay.publisher().events(),
+        [Event::Started, Event::StoppedAbnormally]
+    );
 }
 
 /// Publishes after letting every other task run: two holds handled at once interleave.
@@ -313,11 +312,7 @@ impl Publisher for Yielding {
 
 #[tokio::test]
 async fn two_copies_of_a_hold_handled_at_once_announce_it_once() {
-    let relay = Relay::new(&config(None), Yielding::default()).with_mode(Windowed {
-        log: MemoryStreamLog::new(),
-        queue: MemoryHoldQueue::new(),
-        window_secs: WINDOW,
-    });
+    let relay = Relay::new(&config(None), Yielding::default()).with_mode(memory_window(WINDOW));
     relay.handle(post(&start("a", NOW - 100)), NOW).await;
     let stop = drop_of("a", NOW - 10, 13);
     relay.handle(post(&stop), NOW + 1).await;
@@ -335,13 +330,8 @@ async fn two_copies_of_a_hold_handled_at_once_announce_it_once() {
         relay.on_hold(&copies[0], NOW + 61, &mut first),
         relay.on_hold(&copies[1], NOW + 61, &mut second)
     );
-    let announced = |p: &RecordingPublisher| {
-        p.published()
-            .iter()
-            .filter(|n| n.event == Event::StoppedAbnormally)
-            .count()
-    };
-    assert_eq!(announced(&relay.publisher().0), 1);
+    let told = [Event::Started, Event::StoppedAbnormally];
+    assert_eq!(relay.publisher().0.events(), told);
     // the copy that found the announcement under way is delivered again by SQS, and then
     // finds it done
     let again = [a, b].into_iter().position(|r| r.is_err());
@@ -351,7 +341,7 @@ async fn two_copies_of_a_hold_handled_at_once_announce_it_once() {
             .await
             .expect("done");
     }
-    assert_eq!(announced(&relay.publisher().0), 1);
+    assert_eq!(relay.publisher().0.events(), told);
 }
 
 fn drop_lasting(sequence: &str, event_time: u64, secs: u64) -> String {
@@ -375,7 +365,10 @@ async fn a_drop_noticed_after_the_pusher_reconnected_is_not_told() {
     send(&relay, &drop_lasting("b", NOW + 100, 105), NOW + 101).await;
     assert_eq!(relay.mode().queue.parked().len(), 1);
     assert_eq!(expire(&relay, NOW + 161).await, [Ok(())]);
-    assert_eq!(told(&relay), [Event::Started, Event::StoppedAbnormally]);
+    assert_eq!(
+        relay.publisher().events(),
+        [Event::Started, Event::StoppedAbnormally]
+    );
     assert_eq!(document(&relay, 1)["sequence"], "b");
 }
 
@@ -475,14 +468,17 @@ async fn a_recovery_waits_for_its_announcement_a_few_minutes_then_is_told_anyway
         StatusCode::OK,
         "told anyway"
     );
-    assert_eq!(told(&relay), [Event::Started, Event::Recovered]);
+    assert_eq!(
+        relay.publisher().events(),
+        [Event::Started, Event::Recovered]
+    );
     // redriven from the dead-letter queue, the drop is announced, late
     relay
         .on_hold(&hold, NOW + 3_600, &mut Report::default())
         .await
         .expect("announced");
     assert_eq!(
-        told(&relay),
+        relay.publisher().events(),
         [Event::Started, Event::Recovered, Event::StoppedAbnormally]
     );
 }
@@ -526,14 +522,18 @@ async fn a_flapping_stream_remembers_only_the_announcements_it_still_needs() {
         history.announced
     );
     assert_eq!(
-        told(&relay)
+        relay
+            .publisher()
+            .events()
             .iter()
             .filter(|e| **e == Event::StoppedAbnormally)
             .count(),
         40
     );
     assert_eq!(
-        told(&relay)
+        relay
+            .publisher()
+            .events()
             .iter()
             .filter(|e| **e == Event::Recovered)
             .count(),
@@ -563,7 +563,10 @@ async fn sns_down_when_a_hold_comes_due_is_retried_and_announced_once() {
             .await
             .unwrap();
     }
-    assert_eq!(told(&relay), [Event::Started, Event::StoppedAbnormally]);
+    assert_eq!(
+        relay.publisher().events(),
+        [Event::Started, Event::StoppedAbnormally]
+    );
     assert_eq!(
         document(&relay, 1)["held_for_secs"],
         60,
@@ -588,7 +591,7 @@ async fn a_publish_that_fails_is_answered_503_and_told_when_tencent_retries() {
     );
     assert_eq!(expire(&relay, NOW + 61).await, [Ok(())]);
     assert_eq!(
-        told(&relay),
+        relay.publisher().events(),
         [Event::Started, Event::Resumed],
         "decided once, at first arrival"
     );
@@ -669,7 +672,7 @@ async fn a_conflicting_stop_for_a_held_push_is_told_at_once_and_the_held_drop_st
     assert_eq!(send(&relay, &forged, NOW + 2).await, StatusCode::OK);
     assert_eq!(expire(&relay, NOW + 61).await, [Ok(())]);
     assert_eq!(
-        told(&relay),
+        relay.publisher().events(),
         [Event::Started, Event::Stopped, Event::StoppedAbnormally],
         "the forged normal stop cannot cancel the genuine drop"
     );

@@ -88,7 +88,8 @@ fn rendered(render: fn(&Authentic<Callback>, &Notice) -> Notification) -> Vec<Va
         .collect()
 }
 
-/// Each document's errors under `schema` (in `schema/`), `[]` for a valid one.
+/// Each document's errors under `schema` (in `schema/`), `[]` for a valid one: one list
+/// per document, in order.
 fn errors_of(schema: &str, documents: &[Value]) -> Vec<Vec<String>> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let script = "import json, sys, jsonschema\n\
@@ -114,8 +115,10 @@ fn errors_of(schema: &str, documents: &[Value]) -> Vec<Vec<String>> {
         "{}",
         String::from_utf8_lossy(&output.stderr)
     );
-    serde_json::from_slice(&output.stdout)
-        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&output.stdout)))
+    let errors: Vec<Vec<String>> = serde_json::from_slice(&output.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&output.stdout)));
+    assert_eq!(errors.len(), documents.len(), "one answer per document");
+    errors
 }
 
 #[test]
@@ -123,7 +126,6 @@ fn errors_of(schema: &str, documents: &[Value]) -> Vec<Vec<String>> {
 fn every_document_the_relay_publishes_is_valid_against_the_schema() {
     let documents = rendered(Notification::new);
     let errors = errors_of(NOTIFICATION, &documents);
-    assert_eq!(errors.len(), documents.len());
     let invalid: Vec<_> = documents
         .iter()
         .zip(&errors)

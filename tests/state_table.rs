@@ -15,22 +15,7 @@ async fn table(moto: &Moto) -> StateTable {
     aws::create_state_table(&moto.endpoint, "relay-state")
         .await
         .expect("table");
-    let config = aws_sdk_dynamodb::Config::builder()
-        .behavior_version(aws_sdk_dynamodb::config::BehaviorVersion::latest())
-        .endpoint_url(&moto.endpoint)
-        .region(aws_sdk_dynamodb::config::Region::new(aws::REGION))
-        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
-            aws::ACCESS_KEY_ID,
-            aws::SECRET_ACCESS_KEY,
-            None,
-            None,
-            "test",
-        ))
-        .build();
-    StateTable::new(
-        aws_sdk_dynamodb::Client::from_conf(config),
-        "relay-state".into(),
-    )
+    StateTable::new(aws::dynamodb_client(&moto.endpoint), "relay-state".into())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

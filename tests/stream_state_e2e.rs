@@ -97,7 +97,7 @@ async fn post_as_tencent(function: &FunctionHost, body: &str) -> Result<(u16, St
 fn by_stream(envelopes: &[Value]) -> BTreeMap<String, Vec<String>> {
     let mut streams: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for envelope in envelopes {
-        let document: Value = serde_json::from_str(envelope["Message"].as_str().unwrap()).unwrap();
+        let document = local_stack::aws::message_of(envelope).unwrap();
         streams
             .entry(document["stream_id"].as_str().unwrap().to_string())
             .or_default()
@@ -230,18 +230,17 @@ async fn every_row_of_the_state_table_through_the_deployed_path() {
     let stack = Stack::queues_only().await.expect("local stack");
     let windowed = stack.windowed().await.expect("state table and hold queue");
     let (chat_topic, chat_queue) = stack.topology.chat().await.expect("the chat topic");
-    let (function, _mapping) = {
-        let mut env = windowed.env(&stack.moto.endpoint, WINDOW_SECS);
-        env.push(("NOTIFY_EVENTS", EVERY_EVENT.to_string()));
-        env.push(("CHAT_TOPIC_ARN", chat_topic));
-        let function = Arc::new(stack.function(&env).await.expect("function"));
-        let mapping = local_stack::event_source::EventSourceMapping::start(
-            &stack.moto.endpoint,
-            &windowed.hold_queue,
-            function.clone(),
-        );
-        (function, mapping)
-    };
+    let (function, _mapping) = stack
+        .windowed_function(
+            &windowed,
+            WINDOW_SECS,
+            &[
+                ("NOTIFY_EVENTS", EVERY_EVENT.to_string()),
+                ("CHAT_TOPIC_ARN", chat_topic),
+            ],
+        )
+        .await
+        .expect("function");
     let base = now() - 500;
     let mut tasks = tokio::task::JoinSet::new();
     for (n, (_, steps, _)) in rows.iter().enumerate() {
@@ -254,11 +253,7 @@ async fn every_row_of_the_state_table_through_the_deployed_path() {
     tokio::time::sleep(Duration::from_secs(WINDOW_SECS + 3)).await;
 
     let expected: usize = rows.iter().map(|(_, _, events)| events.len()).sum();
-    let received = stack
-        .topology
-        .drain(&stack.topology.all_events_queue, expected)
-        .await
-        .expect("deliveries");
+    let received = stack.all_events(expected).await.expect("deliveries");
     let streams = by_stream(&received);
     for (n, (row, _, events)) in rows.iter().enumerate() {
         let mut events: Vec<String> = events.iter().map(|e| e.to_string()).collect();
@@ -295,7 +290,7 @@ async fn every_row_of_the_state_table_through_the_deployed_path() {
     assert_eq!(posted.len(), chat_expected);
     let mut threads: BTreeMap<String, Vec<(String, String)>> = BTreeMap::new();
     for envelope in &posted {
-        let chat: Value = serde_json::from_str(envelope["Message"].as_str().unwrap()).unwrap();
+        let chat = local_stack::aws::message_of(envelope).unwrap();
         assert_eq!(
             (&chat["version"], &chat["source"]),
             (&json!("1.0"), &json!("custom"))
@@ -375,7 +370,7 @@ async fn sns_down_when_a_hold_comes_due_then_back_announces_it_once_late() {
     let stack = Stack::queues_only().await.expect("local stack");
     let windowed = stack.windowed().await.expect("state table and hold queue");
     let (function, mapping) = stack
-        .windowed_function(&windowed, WINDOW_SECS)
+        .windowed_function(&windowed, WINDOW_SECS, &[])
         .await
         .expect("function");
     let base = now() - 100;
@@ -407,36 +402,19 @@ async fn sns_down_when_a_hold_comes_due_then_back_announces_it_once_late() {
     .expect("the hold came back and failed twice");
     // WHEN SNS is back THEN the drop is announced, once, late
     stack.sns.resume().await.expect("proxy back");
-    let received = stack
-        .topology
-        .drain(&stack.topology.all_events_queue, 2)
-        .await
-        .expect("deliveries");
+    let received = stack.all_events(2).await.expect("deliveries");
     tokio::time::sleep(Duration::from_secs(3)).await;
-    let later = stack
-        .topology
-        .drain(&stack.topology.all_events_queue, 0)
-        .await
-        .expect("nothing more");
+    let later = stack.all_events(0).await.expect("nothing more");
     assert_eq!(
         by_stream(&received)["dropped"],
         ["started", "stopped_abnormally"]
     );
     assert!(later.is_empty(), "{later:?}");
-    let announced: Value = serde_json::from_str(
-        received
-            .iter()
-            .find(|e| {
-                e["Message"]
-                    .as_str()
-                    .unwrap()
-                    .contains("stopped_abnormally")
-            })
-            .unwrap()["Message"]
-            .as_str()
-            .unwrap(),
-    )
-    .unwrap();
+    let announced = received
+        .iter()
+        .map(|e| local_stack::aws::message_of(e).unwrap())
+        .find(|document| document["event"] == "stream.stopped_abnormally")
+        .expect("the announcement");
     assert!(announced["held_for_secs"].as_u64().unwrap() >= WINDOW_SECS);
     eprintln!(
         "announced {:.1?} after SNS went down, held {} s; {} batches handed to the function",
@@ -461,7 +439,7 @@ async fn a_hold_that_keeps_failing_lands_in_the_dead_letter_queue_and_is_announc
     let stack = Stack::queues_only().await.expect("local stack");
     let windowed = stack.windowed().await.expect("state table and hold queue");
     let (function, mapping) = stack
-        .windowed_function(&windowed, WINDOW_SECS)
+        .windowed_function(&windowed, WINDOW_SECS, &[])
         .await
         .expect("function");
     tell(
@@ -508,11 +486,7 @@ async fn a_hold_that_keeps_failing_lands_in_the_dead_letter_queue_and_is_announc
         &windowed.hold_queue,
         function.clone(),
     );
-    let received = stack
-        .topology
-        .drain(&stack.topology.all_events_queue, 2)
-        .await
-        .expect("deliveries");
+    let received = stack.all_events(2).await.expect("deliveries");
     assert_eq!(
         by_stream(&received)["outage"],
         ["started", "stopped_abnormally"]
@@ -525,7 +499,7 @@ async fn two_instances_racing_a_start_against_an_expiry_decide_exactly_one_outco
     const STREAMS: usize = 12;
     let stack = Stack::queues_only().await.expect("local stack");
     let windowed = stack.windowed().await.expect("state table and hold queue");
-    let env = windowed.env(&stack.moto.endpoint, WINDOW_SECS);
+    let env = stack.window_env(&windowed, WINDOW_SECS);
     let http_instance = Arc::new(stack.function(&env).await.expect("one instance"));
     let hold_instance = Arc::new(stack.function(&env).await.expect("another instance"));
     let base = now() - 100;
@@ -539,10 +513,15 @@ async fn two_instances_racing_a_start_against_an_expiry_decide_exactly_one_outco
         .await
         .expect("200");
     }
-    tokio::time::sleep(Duration::from_secs(WINDOW_SECS + 1)).await;
     let sqs = local_stack::aws::sqs_client(&stack.moto.endpoint);
     let mut holds = Vec::new();
+    let due_by = Instant::now() + Duration::from_secs(WINDOW_SECS + 30);
     while holds.len() < STREAMS {
+        assert!(
+            Instant::now() < due_by,
+            "{} of {STREAMS} holds came due",
+            holds.len()
+        );
         let batch = sqs
             .receive_message()
             .queue_url(&windowed.hold_queue)
@@ -582,20 +561,10 @@ async fn two_instances_racing_a_start_against_an_expiry_decide_exactly_one_outco
         race.expect("race");
     }
 
-    let received = stack
-        .topology
-        .drain(&stack.topology.all_events_queue, STREAMS * 2)
-        .await
-        .expect("deliveries");
+    let received = stack.all_events(STREAMS * 2).await.expect("deliveries");
     tokio::time::sleep(Duration::from_secs(2)).await;
     let mut all = received;
-    all.extend(
-        stack
-            .topology
-            .drain(&stack.topology.all_events_queue, 0)
-            .await
-            .unwrap(),
-    );
+    all.extend(stack.all_events(0).await.unwrap());
     let mut outcomes: BTreeMap<Vec<String>, usize> = BTreeMap::new();
     for (stream, events) in by_stream(&all) {
         assert!(
@@ -626,7 +595,7 @@ async fn two_hundred_streams_flapping_at_once_page_nobody_and_every_count_is_exa
     }
     let windowed = stack.windowed().await.expect("state table and hold queue");
     let (function, mapping) = stack
-        .windowed_function(&windowed, WINDOW_SECS)
+        .windowed_function(&windowed, WINDOW_SECS, &[])
         .await
         .expect("function");
     let base = now() - 100;
@@ -654,11 +623,7 @@ async fn two_hundred_streams_flapping_at_once_page_nobody_and_every_count_is_exa
     let took = started.elapsed();
     tokio::time::sleep(Duration::from_secs(WINDOW_SECS + 3)).await;
 
-    let all = stack
-        .topology
-        .drain(&stack.topology.all_events_queue, STREAMS * 3)
-        .await
-        .expect("deliveries");
+    let all = stack.all_events(STREAMS * 3).await.expect("deliveries");
     assert_eq!(all.len(), STREAMS * 3);
     let streams = by_stream(&all);
     assert_eq!(streams.len(), STREAMS);

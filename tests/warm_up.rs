@@ -13,20 +13,25 @@ use local_stack::sns_stub::SnsStub;
 use local_stack::tls::{TlsFront, root_certificate};
 use serde_json::json;
 
-async fn relay_behind_tls(front: &TlsFront) -> FunctionHost {
-    let env = [
+/// The relay's settings with SNS at `sns_url`, over TLS, trusting the fronts' root.
+fn behind_tls(sns_url: &str) -> Vec<(&'static str, String)> {
+    vec![
         (
             "SNS_TOPIC_ARN",
             "arn:aws:sns:us-east-1:123456789012:t".to_string(),
         ),
         ("CALLBACK_KEYS", KEY.to_string()),
-        ("AWS_ENDPOINT_URL_SNS", front.url.clone()),
+        ("AWS_ENDPOINT_URL_SNS", sns_url.to_string()),
         ("TRUST_ROOTS", "system".to_string()),
         ("SSL_CERT_FILE", root_certificate().display().to_string()),
         ("AWS_REGION", "us-east-1".to_string()),
         ("AWS_ACCESS_KEY_ID", "a".to_string()),
         ("AWS_SECRET_ACCESS_KEY", "b".to_string()),
-    ];
+    ]
+}
+
+async fn relay_behind_tls(front: &TlsFront) -> FunctionHost {
+    let env = behind_tls(&front.url);
     FunctionHost::start(env!("CARGO_BIN_EXE_live-callback-relay").as_ref(), &env)
         .await
         .expect("the function starts")
@@ -34,13 +39,6 @@ async fn relay_behind_tls(front: &TlsFront) -> FunctionHost {
 
 fn signal(function: &FunctionHost, signal: &str) {
     local_stack::signal(function.pid().expect("running"), signal).expect("signalled");
-}
-
-fn now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
 }
 
 fn start_callback() -> String {
@@ -108,10 +106,7 @@ async fn windowed_relay_behind_tls() -> Windowed {
     let moto = local_stack::moto::Moto::start(&local_stack::moto::server_path())
         .await
         .expect("moto");
-    local_stack::aws::create_state_table(&moto.endpoint, "relay-state")
-        .await
-        .unwrap();
-    let (queue_url, _) = local_stack::aws::create_hold_queue(&moto.endpoint, 30, 5)
+    let window = local_stack::aws::Window::create(&moto.endpoint, "relay-state", 30, 5)
         .await
         .unwrap();
     let sns = SnsStub::start().await.unwrap();
@@ -122,24 +117,12 @@ async fn windowed_relay_behind_tls() -> Windowed {
         TlsFront::start(&moto_addr).await.unwrap(),
         TlsFront::start(&moto_addr).await.unwrap(),
     ];
-    let env = [
-        (
-            "SNS_TOPIC_ARN",
-            "arn:aws:sns:us-east-1:123456789012:t".to_string(),
-        ),
-        ("CALLBACK_KEYS", KEY.to_string()),
-        ("RECONNECT_WINDOW_SECS", "60".to_string()),
-        ("STATE_TABLE", "relay-state".to_string()),
-        ("HOLD_QUEUE_URL", queue_url),
-        ("AWS_ENDPOINT_URL_SNS", fronts[0].url.clone()),
+    let mut env = behind_tls(&fronts[0].url);
+    env.extend(window.env(60));
+    env.extend([
         ("AWS_ENDPOINT_URL_DYNAMODB", fronts[1].url.clone()),
         ("AWS_ENDPOINT_URL_SQS", fronts[2].url.clone()),
-        ("TRUST_ROOTS", "system".to_string()),
-        ("SSL_CERT_FILE", root_certificate().display().to_string()),
-        ("AWS_REGION", "us-east-1".to_string()),
-        ("AWS_ACCESS_KEY_ID", "a".to_string()),
-        ("AWS_SECRET_ACCESS_KEY", "b".to_string()),
-    ];
+    ]);
     let function = FunctionHost::start(env!("CARGO_BIN_EXE_live-callback-relay").as_ref(), &env)
         .await
         .expect("the function starts");

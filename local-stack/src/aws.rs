@@ -49,6 +49,24 @@ pub fn sqs_client(endpoint: &str) -> aws_sdk_sqs::Client {
     )
 }
 
+/// The message an SNS envelope delivered to a queue carries, parsed as JSON.
+pub fn message_of(envelope: &Value) -> Result<Value, BoxError> {
+    let message = envelope["Message"]
+        .as_str()
+        .ok_or("an envelope without a Message")?;
+    Ok(serde_json::from_str(message)?)
+}
+
+pub fn dynamodb_client(endpoint: &str) -> aws_sdk_dynamodb::Client {
+    aws_sdk_dynamodb::Client::from_conf(
+        aws_sdk_dynamodb::Config::builder()
+            .endpoint_url(endpoint)
+            .region(Region::new(REGION))
+            .credentials_provider(credentials())
+            .build(),
+    )
+}
+
 impl Topology {
     /// Creates the topic and subscribes both queues, an e-mail address and `webhook_url`
     /// (if any: moto signs a certificate for every HTTP delivery, which is slow).
@@ -201,13 +219,7 @@ pub async fn create_state_table(endpoint: &str, name: &str) -> Result<(), BoxErr
         AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
         TimeToLiveSpecification,
     };
-    let dynamodb = aws_sdk_dynamodb::Client::from_conf(
-        aws_sdk_dynamodb::Config::builder()
-            .endpoint_url(endpoint)
-            .region(Region::new(REGION))
-            .credentials_provider(credentials())
-            .build(),
-    );
+    let dynamodb = dynamodb_client(endpoint);
     dynamodb
         .create_table()
         .table_name(name)
@@ -238,6 +250,47 @@ pub async fn create_state_table(endpoint: &str, name: &str) -> Result<(), BoxErr
         .send()
         .await?;
     Ok(())
+}
+
+/// The reconnect window's resources as the template creates them (the state table, the
+/// hold queue and its dead-letter queue), and the function's settings that use them.
+pub struct Window {
+    pub table: String,
+    pub hold_queue: String,
+    pub dead_letters: String,
+    pub max_receives: u32,
+}
+
+impl Window {
+    /// Creates state table `table` and a hold queue whose failed holds come back after
+    /// `visibility_secs` and move to the dead-letter queue after `max_receives`.
+    pub async fn create(
+        endpoint: &str,
+        table: &str,
+        visibility_secs: u32,
+        max_receives: u32,
+    ) -> Result<Window, BoxError> {
+        create_state_table(endpoint, table).await?;
+        let (hold_queue, dead_letters) =
+            create_hold_queue(endpoint, visibility_secs, max_receives).await?;
+        Ok(Window {
+            table: table.to_string(),
+            hold_queue,
+            dead_letters,
+            max_receives,
+        })
+    }
+
+    /// The function's settings for a reconnect window of `window_secs` over these, as the
+    /// template sets them (`HOLD_MAX_RECEIVES` = the queue's `maxReceiveCount`).
+    pub fn env(&self, window_secs: u64) -> Vec<(&'static str, String)> {
+        vec![
+            ("RECONNECT_WINDOW_SECS", window_secs.to_string()),
+            ("STATE_TABLE", self.table.clone()),
+            ("HOLD_QUEUE_URL", self.hold_queue.clone()),
+            ("HOLD_MAX_RECEIVES", self.max_receives.to_string()),
+        ]
+    }
 }
 
 /// The hold queue as the template creates it, with `visibility_secs` for a failed hold to

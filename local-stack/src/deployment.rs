@@ -32,30 +32,23 @@ impl LocalDeployment {
     /// Starts everything, `bootstrap` with a reconnect window of `window_secs`.
     pub async fn start(bootstrap: &Path, window_secs: u64) -> Result<LocalDeployment, BoxError> {
         let moto = Moto::start(&moto::server_path()).await?;
-        aws::create_state_table(&moto.endpoint, "relay-state").await?;
-        let (hold_queue, _) = aws::create_hold_queue(&moto.endpoint, 2, 5).await?;
+        let window = aws::Window::create(&moto.endpoint, "relay-state", 2, 5).await?;
         let cloudformation = cloudformation(&moto.endpoint);
         // the topic first, through the stack, so that its ARN is the stack's output
         let topic_arn = create_stack(&cloudformation, &stack_template("", window_secs)?).await?;
-        let function = Arc::new(
-            FunctionHost::start(
-                bootstrap,
-                &[
-                    ("SNS_TOPIC_ARN", topic_arn.clone()),
-                    ("CALLBACK_KEYS", CALLBACK_KEY.to_string()),
-                    ("RECONNECT_WINDOW_SECS", window_secs.to_string()),
-                    ("STATE_TABLE", "relay-state".to_string()),
-                    ("HOLD_QUEUE_URL", hold_queue.clone()),
-                    ("AWS_ENDPOINT_URL", moto.endpoint.clone()),
-                    ("TRUST_ROOTS", "amazon".to_string()),
-                    ("AWS_REGION", REGION.to_string()),
-                    ("AWS_ACCESS_KEY_ID", ACCESS_KEY_ID.to_string()),
-                    ("AWS_SECRET_ACCESS_KEY", SECRET_ACCESS_KEY.to_string()),
-                ],
-            )
-            .await?,
-        );
-        let mapping = EventSourceMapping::start(&moto.endpoint, &hold_queue, function.clone());
+        let mut env = vec![
+            ("SNS_TOPIC_ARN", topic_arn.clone()),
+            ("CALLBACK_KEYS", CALLBACK_KEY.to_string()),
+            ("AWS_ENDPOINT_URL", moto.endpoint.clone()),
+            ("TRUST_ROOTS", "amazon".to_string()),
+            ("AWS_REGION", REGION.to_string()),
+            ("AWS_ACCESS_KEY_ID", ACCESS_KEY_ID.to_string()),
+            ("AWS_SECRET_ACCESS_KEY", SECRET_ACCESS_KEY.to_string()),
+        ];
+        env.extend(window.env(window_secs));
+        let function = Arc::new(FunctionHost::start(bootstrap, &env).await?);
+        let mapping =
+            EventSourceMapping::start(&moto.endpoint, &window.hold_queue, function.clone());
         let url = format!("{}callback", function.url);
         cloudformation
             .update_stack()

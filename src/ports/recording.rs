@@ -2,6 +2,7 @@
 
 use std::sync::Mutex;
 
+use crate::meaning::classify::Event;
 use crate::outbound::notification::Notification;
 use crate::ports::publish::{PublishError, Publisher};
 
@@ -38,6 +39,16 @@ impl RecordingPublisher {
 
     pub fn published(&self) -> Vec<Notification> {
         self.published.lock().expect("not poisoned").clone()
+    }
+
+    /// The events of what was published, in order.
+    pub fn events(&self) -> Vec<Event> {
+        self.published
+            .lock()
+            .expect("not poisoned")
+            .iter()
+            .map(|n| n.event)
+            .collect()
     }
 }
 

@@ -15,6 +15,9 @@ use live_callback_relay::inbound;
 use live_callback_relay::inbound::callback::Callback;
 use live_callback_relay::inbound::signature::{Authentic, Verifier, sign};
 use live_callback_relay::outbound::notification::Notification;
+use live_callback_relay::ports::hold_queue::MemoryHoldQueue;
+use live_callback_relay::ports::stream_log::MemoryStreamLog;
+use live_callback_relay::relay::windowed::Windowed;
 use serde_json::{Value, json};
 
 pub const KEY: &str = "test-callback-key_1";
@@ -24,6 +27,23 @@ pub const START: &str = include_str!("../fixtures/seed_push_start.json");
 pub const INTERRUPT: &str = include_str!("../fixtures/seed_push_interrupt.json");
 /// The seed samples' event times, so that their `t` (event time + 600) is fresh.
 pub const NOW: u64 = 1_703_731_700;
+
+/// The time now, in Unix seconds.
+pub fn now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+/// A reconnect window of `window_secs` over the in-memory stream log and hold queue.
+pub fn memory_window(window_secs: u64) -> Windowed<MemoryStreamLog, MemoryHoldQueue> {
+    Windowed {
+        log: MemoryStreamLog::new(),
+        queue: MemoryHoldQueue::new(),
+        window_secs,
+    }
+}
 
 pub fn config(notify_events: Option<&str>) -> Config {
     Config::from_lookup(|name| match name {

@@ -2,9 +2,9 @@
 //! real bootstrap under the Runtime API emulator, and real subscribers.
 
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
-use local_stack::aws::{self, Topology};
+use local_stack::aws::{self, Topology, Window};
 use local_stack::event_source::EventSourceMapping;
 use local_stack::function_host::FunctionHost;
 use local_stack::moto::{self, Moto};
@@ -60,16 +60,20 @@ impl Stack {
         FunctionHost::start(env!("CARGO_BIN_EXE_live-callback-relay").as_ref(), &env).await
     }
 
+    /// What the unfiltered queue got, once it has at least `count` messages.
+    pub async fn all_events(&self, count: usize) -> Result<Vec<Value>, BoxError> {
+        self.topology
+            .drain(&self.topology.all_events_queue, count)
+            .await
+    }
+
     /// What each subscriber got: the all-events queue, the filtered queue, the webhook.
     pub async fn deliveries(
         &self,
         all: usize,
         abnormal: usize,
     ) -> Result<[Vec<Value>; 3], BoxError> {
-        let all_events = self
-            .topology
-            .drain(&self.topology.all_events_queue, all)
-            .await?;
+        let all_events = self.all_events(all).await?;
         let abnormal_only = self
             .topology
             .drain(&self.topology.abnormal_queue, abnormal)
@@ -83,13 +87,6 @@ impl Stack {
     }
 }
 
-pub fn now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
-}
-
 /// A seed sample re-signed the way Tencent signs it now: `t` = event time + 600.
 pub fn fresh(sample: &str, changes: Value) -> String {
     let mut all = json!({"event_time": now(), "t": now() + 600, "stream_param": push_url_params()});
@@ -99,58 +96,46 @@ pub fn fresh(sample: &str, changes: Value) -> String {
     signed(sample, all)
 }
 
-/// The reconnect window on the local stack: the state table, the hold queue with its
-/// dead-letter queue, and the event source mapping that hands due holds back.
-pub struct Windowed {
-    pub table: String,
-    pub hold_queue: String,
-    pub dead_letters: String,
-}
-
 /// How long a failed hold stays invisible before it comes back, and how many receives
 /// move it to the dead-letter queue: short, so that the tests see both.
 pub const HOLD_VISIBILITY_SECS: u32 = 2;
 pub const HOLD_MAX_RECEIVES: u32 = 5;
 
 impl Stack {
-    pub async fn windowed(&self) -> Result<Windowed, BoxError> {
-        aws::create_state_table(&self.moto.endpoint, "relay-state").await?;
-        let (hold_queue, dead_letters) =
-            aws::create_hold_queue(&self.moto.endpoint, HOLD_VISIBILITY_SECS, HOLD_MAX_RECEIVES)
-                .await?;
-        Ok(Windowed {
-            table: "relay-state".into(),
-            hold_queue,
-            dead_letters,
-        })
+    /// The reconnect window on the local stack: the state table, the hold queue and its
+    /// dead-letter queue.
+    pub async fn windowed(&self) -> Result<Window, BoxError> {
+        Window::create(
+            &self.moto.endpoint,
+            "relay-state",
+            HOLD_VISIBILITY_SECS,
+            HOLD_MAX_RECEIVES,
+        )
+        .await
     }
 
-    /// The relay with a reconnect window of `window_secs`, its hold queue served by an
-    /// event source mapping (dropped with it).
+    /// The function's settings for a reconnect window of `window_secs` over `window`, on
+    /// moto.
+    pub fn window_env(&self, window: &Window, window_secs: u64) -> Vec<(&'static str, String)> {
+        let mut env = window.env(window_secs);
+        env.push(("AWS_ENDPOINT_URL_DYNAMODB", self.moto.endpoint.clone()));
+        env.push(("AWS_ENDPOINT_URL_SQS", self.moto.endpoint.clone()));
+        env
+    }
+
+    /// The relay with a reconnect window of `window_secs`, and `extra` variables, its hold
+    /// queue served by an event source mapping (dropped with it).
     pub async fn windowed_function(
         &self,
-        windowed: &Windowed,
+        window: &Window,
         window_secs: u64,
+        extra: &[(&str, String)],
     ) -> Result<(Arc<FunctionHost>, EventSourceMapping), BoxError> {
-        let function = Arc::new(
-            self.function(&windowed.env(&self.moto.endpoint, window_secs))
-                .await?,
-        );
+        let mut env: Vec<(&str, String)> = self.window_env(window, window_secs);
+        env.extend_from_slice(extra);
+        let function = Arc::new(self.function(&env).await?);
         let mapping =
-            EventSourceMapping::start(&self.moto.endpoint, &windowed.hold_queue, function.clone());
+            EventSourceMapping::start(&self.moto.endpoint, &window.hold_queue, function.clone());
         Ok((function, mapping))
-    }
-}
-
-impl Windowed {
-    pub fn env(&self, endpoint: &str, window_secs: u64) -> Vec<(&'static str, String)> {
-        vec![
-            ("RECONNECT_WINDOW_SECS", window_secs.to_string()),
-            ("STATE_TABLE", self.table.clone()),
-            ("HOLD_QUEUE_URL", self.hold_queue.clone()),
-            ("HOLD_MAX_RECEIVES", HOLD_MAX_RECEIVES.to_string()),
-            ("AWS_ENDPOINT_URL_DYNAMODB", endpoint.to_string()),
-            ("AWS_ENDPOINT_URL_SQS", endpoint.to_string()),
-        ]
     }
 }
