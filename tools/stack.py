@@ -10,6 +10,9 @@ import json
 import os
 from dataclasses import dataclass
 
+MASK = "***"
+PLACEHOLDER = "${CallbackPathSecret}"
+
 
 class StackError(Exception):
     """The stack, or something it needs, is not as expected; the text says what to do."""
@@ -29,20 +32,35 @@ class Stack:
 
     def shown(self, text: str) -> str:
         """`text` with the callback URL's secret path segment, if any, masked."""
-        return text.replace(self.path_secret, "***") if self.path_secret else text
+        return text.replace(self.path_secret, MASK) if self.path_secret else text
 
     def callback_key(self, environ=os.environ) -> str:
         """The key Tencent is to sign with: `CALLBACK_KEY`, or the last of the stack's
         secret (during a rotation, `old,new`: the new one)."""
         key = environ.get("CALLBACK_KEY", "").strip()
         if not key and self.key_secret_id:
-            key = secret_key(self, self.key_secret_id)
+            key = secret_key(self.region, self.key_secret_id)
         if not key:
             raise StackError(
                 "no callback key: set CALLBACK_KEY to the key Tencent signs with "
                 "(the stack's CallbackKeys), or deploy with CallbackKeysSecretId"
             )
         return key.split(",")[-1].strip()
+
+
+def add_stack_arguments(parser) -> None:
+    """The arguments that name the deployed stack: `--stack`, and `--region` (by default
+    AWS_REGION or AWS_DEFAULT_REGION)."""
+    parser.add_argument("--stack", required=True, help="the deployed stack's name")
+    parser.add_argument("--region", default=os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION"))
+
+
+def stack_of(args) -> Stack:
+    """The stack the arguments of `add_stack_arguments` name, its callback URL's secret
+    path segment from CALLBACK_PATH_SECRET."""
+    if not args.region:
+        raise StackError("no region: pass --region or set AWS_REGION")
+    return describe(args.stack, args.region, os.environ.get("CALLBACK_PATH_SECRET", ""))
 
 
 def session(region: str):
@@ -68,10 +86,11 @@ def describe(name: str, region: str, path_secret: str = "") -> Stack:
     if missing:
         raise StackError(f"stack {name} has no output {', '.join(missing)}: is it a live-callback-relay stack?")
     url = outputs["CallbackUrl"]
-    if "${CallbackPathSecret}" in url:
+    secret_path = PLACEHOLDER in url
+    if secret_path:
         if not path_secret:
             raise StackError("the stack's callback URL has a secret path segment: set CALLBACK_PATH_SECRET")
-        url = url.replace("${CallbackPathSecret}", path_secret)
+        url = url.replace(PLACEHOLDER, path_secret)
     return Stack(
         name=name,
         region=region,
@@ -81,15 +100,15 @@ def describe(name: str, region: str, path_secret: str = "") -> Stack:
         window_secs=int(outputs.get("ReconnectWindowSecs", "0")),
         key_secret_id=parameters.get("CallbackKeysSecretId", ""),
         clock_skew_secs=int(parameters.get("ClockSkewSecs") or 300),
-        path_secret=path_secret if "${CallbackPathSecret}" in outputs["CallbackUrl"] else "",
+        path_secret=path_secret if secret_path else "",
     )
 
 
-def secret_key(stack: Stack, secret_id: str) -> str:
+def secret_key(region: str, secret_id: str) -> str:
     from botocore.exceptions import BotoCoreError, ClientError
 
     try:
-        secret = session(stack.region).client("secretsmanager").get_secret_value(SecretId=secret_id)
+        secret = session(region).client("secretsmanager").get_secret_value(SecretId=secret_id)
     except (BotoCoreError, ClientError) as e:
         raise StackError(f"the stack's key secret {secret_id} could not be read ({type(e).__name__})") from e
     return secret.get("SecretString", "")

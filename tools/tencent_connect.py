@@ -12,15 +12,11 @@ account without calling Tencent). A new binding takes 5 to 10 minutes to apply.
 
 import argparse
 import json
-import os
 import re
 import sys
 from dataclasses import dataclass, field
 
-from stack import StackError, describe
-
-MASK = "***"
-DEFAULT_ENDPOINT = "live.tencentcloudapi.com"
+from stack import MASK, StackError, add_stack_arguments, stack_of
 
 
 @dataclass(frozen=True)
@@ -112,8 +108,7 @@ class Tencent:
             raise StackError(f"Tencent credentials: {e}") from e
         if credentials is None:
             raise StackError("set TENCENTCLOUD_SECRET_ID and TENCENTCLOUD_SECRET_KEY")
-        endpoint = os.environ.get("TENCENTCLOUD_LIVE_ENDPOINT", DEFAULT_ENDPOINT)
-        profile = ClientProfile(httpProfile=HttpProfile(endpoint=endpoint, reqTimeout=30))
+        profile = ClientProfile(httpProfile=HttpProfile(reqTimeout=30))
         self.client = live_client.LiveClient(credentials, "", profile)
 
     def call(self, action: str, params: dict) -> dict:
@@ -146,8 +141,7 @@ def apply(calls: list, call, mask=lambda text: text) -> None:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--stack", required=True, help="the deployed stack's name")
-    parser.add_argument("--region", default=os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION"))
+    add_stack_arguments(parser)
     parser.add_argument("--domain", required=True, help="the push domain to bind, e.g. push.example.com")
     parser.add_argument("--app", default="live", help="the push path (AppName); Tencent's default is live")
     parser.add_argument("--dry-run", action="store_true", help="print the calls; change nothing")
@@ -156,11 +150,8 @@ def main(argv=None) -> int:
     if args.offline and not args.dry_run:
         print("--offline plans without reading Tencent: it needs --dry-run", file=sys.stderr)
         return 2
-    if not args.region:
-        print("no region: pass --region or set AWS_REGION", file=sys.stderr)
-        return 2
     try:
-        stack = describe(args.stack, args.region, os.environ.get("CALLBACK_PATH_SECRET", ""))
+        stack = stack_of(args)
         desired = Desired(
             template_name=template_name(stack.name, stack.region),
             callback_url=stack.callback_url,

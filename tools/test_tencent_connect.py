@@ -184,7 +184,7 @@ class OutputTest(unittest.TestCase):
     def run_main(self, argv, account=None):
         out, err = io.StringIO(), io.StringIO()
         patches = [
-            mock.patch.object(tencent_connect, "describe", return_value=self.STACK),
+            mock.patch("stack.describe", return_value=self.STACK),
             mock.patch.dict("os.environ", {"CALLBACK_KEY": KEY}),
         ]
         if account is not None:
@@ -222,7 +222,7 @@ class OutputTest(unittest.TestCase):
         secret = "pathSecret-0123456789"
         stack = Stack(**{**self.STACK.__dict__, "callback_url": DESIRED.callback_url + "/" + secret, "path_secret": secret})
         out = io.StringIO()
-        with mock.patch.object(tencent_connect, "describe", return_value=stack), \
+        with mock.patch("stack.describe", return_value=stack), \
                 mock.patch.dict("os.environ", {"CALLBACK_KEY": KEY}), contextlib.redirect_stdout(out):
             code = tencent_connect.main(["--stack", "prod", "--domain", "d", "--region", "x", "--dry-run", "--offline"])
         self.assertEqual(code, 0)

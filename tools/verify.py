@@ -19,9 +19,9 @@ Exit status: 0 when every check passes, 1 when one fails, 2 when it could not ru
 """
 
 import argparse
+import calendar
 import hashlib
 import json
-import os
 import secrets
 import signal
 import sys
@@ -31,7 +31,7 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from stack import Stack, StackError, describe, session
+from stack import Stack, StackError, add_stack_arguments, session, stack_of
 
 TAG = "live-callback-relay-verifier"
 # A callback answered anything but 200 (503, or 409 while a recovery waits for its drop's
@@ -73,10 +73,10 @@ class Run:
         return f"lcr-verify-{self.run_id}"
 
     def check(self, name, expected, observed, passed, cause=""):
-        self.checks.append(Check(name, shown(expected), shown(observed), bool(passed), "" if passed else cause))
+        self.checks.append(Check(name, listed(expected), listed(observed), bool(passed), "" if passed else cause))
 
 
-def shown(value) -> str:
+def listed(value) -> str:
     """A list of events as `started, resumed`; anything else as it prints."""
     if isinstance(value, list):
         return ", ".join(str(v).removeprefix("stream.") for v in value) or "(none)"
@@ -199,11 +199,18 @@ def cleanup(run: Run, sqs, sns) -> None:
             print(f"could not remove queue {url}: {e}", file=sys.stderr)
 
 
+RUN_TIME = "%Y%m%d%H%M%S"
+
+
+def new_run_id() -> str:
+    """A run's tag: when it started (UTC, whatever the machine's time zone) and 4 hex digits."""
+    return time.strftime(RUN_TIME, time.gmtime()) + secrets.token_hex(2)
+
+
 def started_at(run_id: str) -> float:
-    """When the run tagged `run_id` (`%Y%m%d%H%M%S` and 4 hex digits) started, in Unix
-    seconds; 0 when the tag is not one of ours."""
+    """When the run tagged `run_id` started, in Unix seconds; 0 when the tag is not one of ours."""
     try:
-        return time.mktime(time.strptime(run_id[:14], "%Y%m%d%H%M%S")) - time.timezone
+        return float(calendar.timegm(time.strptime(run_id[:14], RUN_TIME)))
     except ValueError:
         return 0.0
 
@@ -248,49 +255,56 @@ def poll(run: Run, sqs) -> None:
         for message in batch:
             envelope = json.loads(message["Body"])
             sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
-            if document_of(envelope).get("stream_id") in (run.stream, None):
+            if (document_of(envelope) or {}).get("stream_id") in (run.stream, None):
                 run.received[label].append(envelope)
             else:
                 run.foreign += 1
 
 
-def document_of(envelope: dict) -> dict:
-    """The relay's document a delivered notification carries; `{}` for anything else."""
+def document_of(envelope: dict):
+    """The JSON object a delivered notification carries (the relay's document); `None`
+    for anything else."""
     try:
         document = json.loads(envelope["Message"])
     except (KeyError, TypeError, ValueError):
-        return {}
-    return document if isinstance(document, dict) else {}
+        return None
+    return document if isinstance(document, dict) else None
 
 
-def receive(run: Run, sqs, expected: dict) -> dict:
-    """Every message each queue receives until it holds what is expected (or the timeout),
-    and then for `settle_secs` more, so that anything unexpected shows too."""
-    deadline = time.monotonic() + run.timeout_secs
-    settled_at = None
+def poll_until(run: Run, sqs, done, deadline: float) -> bool:
+    """Receives until `done()` or the `time.monotonic()` deadline; whether it is done."""
     while time.monotonic() < deadline:
         poll(run, sqs)
-        complete = all(len(run.received[label]) >= len(expected[label]) for label in run.queues)
-        if complete and settled_at is None:
-            settled_at = time.monotonic()
-        if settled_at is not None and time.monotonic() - settled_at >= run.settle_secs:
-            break
-    return run.received
+        if done():
+            return True
+    return False
+
+
+def receive(run: Run, sqs, expected: dict) -> None:
+    """Receives until each queue holds what is expected (or the timeout), and then for
+    `settle_secs` more, so that anything unexpected shows too."""
+    deadline = time.monotonic() + run.timeout_secs
+    def complete():
+        return all(len(run.received[label]) >= len(expected[label]) for label in run.queues)
+
+    if poll_until(run, sqs, complete, deadline):
+        poll_until(run, sqs, lambda: False, min(deadline, time.monotonic() + run.settle_secs))
 
 
 def wait_for_announcement(run: Run, sqs) -> None:
     """Receives until the unfiltered queue holds the drop's announcement: the window has
     passed and the hold queue's event source mapping has handed the drop back."""
     print(f"waiting for the drop to be held past the {run.stack.window_secs} s window and announced ...", flush=True)
-    deadline = time.monotonic() + run.stack.window_secs + run.timeout_secs
-    while time.monotonic() < deadline:
-        poll(run, sqs)
-        if "stream.stopped_abnormally" in events_of(run.received["unfiltered"]):
-            return
+    poll_until(
+        run,
+        sqs,
+        lambda: "stream.stopped_abnormally" in events_of(run.received["unfiltered"]),
+        time.monotonic() + run.stack.window_secs + run.timeout_secs,
+    )
 
 
 def events_of(envelopes: list) -> list:
-    return [document_of(envelope).get("event", "(not a relay document)") for envelope in envelopes]
+    return [(document_of(envelope) or {}).get("event", "(not a relay document)") for envelope in envelopes]
 
 
 def verify(run: Run) -> None:
@@ -299,14 +313,14 @@ def verify(run: Run) -> None:
     try:
         create_queues(run, sqs, sns)
         if run.settle_secs:
-            time.sleep(run.settle_secs)  # filter policies take effect within moments
+            time.sleep(run.settle_secs)  # SNS documents up to 15 minutes; --settle 900 waits them out
         told = send_story(run, sqs)
         expected = {
             label: [e for e in told if matches(run.stack.filter_presets.get(label), e)]
             for label in run.queues
         }
-        received = receive(run, sqs, expected)
-        judge(run, expected, received)
+        receive(run, sqs, expected)
+        judge(run, expected)
     finally:
         cleanup(run, sqs, sns)
 
@@ -341,31 +355,35 @@ def send_story(run: Run, sqs) -> list:
     return ["stream.started", "stream.resumed", "stream.stopped_abnormally", "stream.recovered"]
 
 
-def judge(run: Run, expected: dict, received: dict) -> None:
+def judge(run: Run, expected: dict) -> None:
     import jsonschema
 
     validator = jsonschema.Draft202012Validator(json.loads(SCHEMA.read_text()))
     for label in run.queues:
         policy = run.stack.filter_presets.get(label)
-        observed = events_of(received[label])
-        cause = (
-            "the function did not publish these (its log), NOTIFY_EVENTS leaves them out, or, for "
-            "stream.stopped_abnormally, the hold queue's event source mapping did not hand the drop back"
-            if label == "unfiltered"
-            else "the filter policy was not applied as documented (attribute filters on JSON-structured messages)"
-        )
+        observed = events_of(run.received[label])
+        if label == "unfiltered":
+            cause = (
+                "the function did not publish these (its log), NOTIFY_EVENTS leaves them out, or, for "
+                "stream.stopped_abnormally, the hold queue's event source mapping did not hand the drop back"
+            )
+        elif set(observed) - set(expected[label]):
+            cause = (
+                "the filter policy was not in effect yet (SNS takes up to 15 minutes to apply a new "
+                "subscription's policy): run again with --settle 900 (about half an hour)"
+            )
+        else:
+            cause = "the filter policy was not applied as documented (attribute filters on JSON-structured messages)"
         name = "queue, unfiltered" if policy is None else f"queue, preset {label} {json.dumps(policy, separators=(',', ':'))}"
         run.check(name, expected[label], observed, sorted(observed) == sorted(expected[label]), cause)
     documents, invalid, leaked, attributes = 0, [], 0, 0
-    for envelopes in received.values():
+    for envelopes in run.received.values():
         for envelope in envelopes:
-            message = envelope.get("Message", "")
-            leaked += TX_SECRET in message
+            leaked += TX_SECRET in envelope.get("Message", "")
             attributes += bool(envelope.get("MessageAttributes"))
-            try:
-                document = json.loads(message)
-            except ValueError:
-                invalid.append("a message that is not JSON")
+            document = document_of(envelope)
+            if document is None:
+                invalid.append("a message that is not a JSON object")
                 continue
             documents += 1
             errors = sorted(validator.iter_errors(document), key=str)
@@ -380,7 +398,7 @@ def judge(run: Run, expected: dict, received: dict) -> None:
             "the deployed function is of another version than this schema",
         )
     run.check("push-URL token masked in every message", "0 leaks", f"{leaked} leaks", leaked == 0, "the deployed function does not redact stream_param")
-    total = sum(len(v) for v in received.values())
+    total = sum(len(v) for v in run.received.values())
     if run.foreign:
         print(f"{run.foreign} notifications of other streams (the stack's own traffic) arrived meanwhile, not judged")
     print(
@@ -408,8 +426,7 @@ def interrupted(*_):
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--stack", required=True, help="the stack's name")
-    parser.add_argument("--region", default=os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION"))
+    add_stack_arguments(parser)
     parser.add_argument("--settle", type=float, default=10.0, help="seconds to let subscriptions and deliveries settle")
     parser.add_argument("--timeout", type=float, default=120.0, help="seconds to wait for deliveries")
     parser.add_argument("--leftovers", action="store_true", help="only remove what earlier runs left behind")
@@ -418,19 +435,18 @@ def main(argv=None) -> int:
         help="with --leftovers: leave runs younger than this many seconds (they may be going on)",
     )
     args = parser.parse_args(argv)
-    if not args.region:
-        print("no region: pass --region or set AWS_REGION", file=sys.stderr)
-        return 2
     signal.signal(signal.SIGTERM, interrupted)
+    from botocore.exceptions import BotoCoreError, ClientError
+
     try:
-        stack = describe(args.stack, args.region, os.environ.get("CALLBACK_PATH_SECRET", ""))
+        stack = stack_of(args)
         if args.leftovers:
             print(f"removed {remove_leftovers(stack, args.older_than)} queues left by earlier runs")
             return 0
         run = Run(
             stack=stack,
             key=stack.callback_key(),
-            run_id=time.strftime("%Y%m%d%H%M%S") + secrets.token_hex(2),
+            run_id=new_run_id(),
             settle_secs=args.settle,
             timeout_secs=args.timeout + stack.window_secs,
         )
@@ -441,7 +457,7 @@ def main(argv=None) -> int:
             flush=True,
         )
         verify(run)
-    except StackError as e:
+    except (StackError, BotoCoreError, ClientError) as e:
         print(f"cannot verify: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -1,0 +1,132 @@
+"""`verify`: a run's age whatever the machine's time zone, what it reads as a relay
+document, and its exit status when AWS refuses it."""
+
+import contextlib
+import io
+import os
+import time
+import unittest
+from unittest import mock
+
+from botocore.exceptions import ClientError, EndpointConnectionError
+
+import verify
+from stack import Stack
+
+
+@contextlib.contextmanager
+def time_zone(name: str):
+    before = os.environ.get("TZ")
+    os.environ["TZ"] = name
+    time.tzset()
+    try:
+        yield
+    finally:
+        if before is None:
+            del os.environ["TZ"]
+        else:
+            os.environ["TZ"] = before
+        time.tzset()
+
+
+class RunAge(unittest.TestCase):
+    def test_a_run_just_started_is_seconds_old_in_every_time_zone(self):
+        for zone in ["UTC", "Asia/Hong_Kong", "America/New_York", "Asia/Kolkata", "Pacific/Kiritimati"]:
+            with time_zone(zone):
+                age = time.time() - verify.started_at(verify.new_run_id())
+                self.assertTrue(0 <= age < 5, f"{zone}: {age}")
+
+    def test_a_run_started_in_one_zone_has_the_same_age_read_in_another(self):
+        with time_zone("Asia/Hong_Kong"):
+            run_id = verify.new_run_id()
+        with time_zone("America/Los_Angeles"):
+            age = time.time() - verify.started_at(run_id)
+        self.assertTrue(0 <= age < 5, age)
+
+    def test_a_tag_that_is_not_a_run_is_as_old_as_can_be(self):
+        self.assertEqual(verify.started_at("someone-else"), 0.0)
+
+
+class Documents(unittest.TestCase):
+    def test_only_a_json_object_is_a_document(self):
+        self.assertEqual(verify.document_of({"Message": '{"event":"stream.started"}'}), {"event": "stream.started"})
+        for envelope in [{}, {"Message": "not json"}, {"Message": "[1]"}, {"Message": "3"}, {"Message": None}]:
+            self.assertIsNone(verify.document_of(envelope), envelope)
+
+    def test_what_is_not_a_document_is_named_so(self):
+        self.assertEqual(
+            verify.events_of([{"Message": '{"event":"stream.resumed"}'}, {"Message": "[]"}]),
+            ["stream.resumed", "(not a relay document)"],
+        )
+
+
+STACK = Stack(
+    name="s",
+    region="ap-east-1",
+    callback_url="https://example.com/callback",
+    topic_arn="arn:aws:sns:ap-east-1:123456789012:t",
+    filter_presets={},
+    window_secs=0,
+    key_secret_id="",
+)
+
+
+def envelope(event: str) -> dict:
+    return {"Message": f'{{"event":"{event}"}}'}
+
+
+class PresetCauses(unittest.TestCase):
+    def judged(self, on_call_received: list):
+        stack = Stack(**{**STACK.__dict__, "filter_presets": {"on-call": {"event": ["stream.stopped_abnormally"]}}})
+        run = verify.Run(stack=stack, key="k", run_id=verify.new_run_id(), settle_secs=0, timeout_secs=0)
+        run.queues = {"unfiltered": "u", "on-call": "o"}
+        told = ["stream.started", "stream.stopped_abnormally"]
+        run.received = {"unfiltered": [envelope(e) for e in told], "on-call": [envelope(e) for e in on_call_received]}
+        with contextlib.redirect_stdout(io.StringIO()):
+            verify.judge(run, {"unfiltered": told, "on-call": ["stream.stopped_abnormally"]})
+        return {c.name.split(" {")[0]: c for c in run.checks}
+
+    def test_a_preset_passing_too_much_may_not_be_in_effect_yet(self):
+        check = self.judged(["stream.started", "stream.stopped_abnormally"])["queue, preset on-call"]
+        self.assertFalse(check.passed)
+        self.assertIn("up to 15 minutes", check.cause)
+        self.assertIn("--settle 900", check.cause)
+
+    def test_a_preset_passing_nothing_was_not_applied(self):
+        check = self.judged([])["queue, preset on-call"]
+        self.assertFalse(check.passed)
+        self.assertIn("not applied as documented", check.cause)
+
+    def test_a_preset_passing_what_it_should_passes(self):
+        checks = self.judged(["stream.stopped_abnormally"])
+        self.assertTrue(checks["queue, preset on-call"].passed)
+        self.assertTrue(checks["queue, unfiltered"].passed)
+
+
+class ExitStatus(unittest.TestCase):
+    def run_main(self, *argv):
+        err = io.StringIO()
+        with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
+            status = verify.main(["--stack", "s", *argv])
+        return status, err.getvalue()
+
+    def test_no_region_could_not_run(self):
+        with mock.patch.dict(os.environ, {}, clear=True):
+            self.assertEqual(self.run_main()[0], 2)
+
+    def test_aws_refusing_what_verify_needs_is_could_not_run_not_a_failed_check(self):
+        denied = ClientError({"Error": {"Code": "AccessDenied", "Message": "not allowed: sqs:CreateQueue"}}, "CreateQueue")
+        unreachable = EndpointConnectionError(endpoint_url="https://sqs.ap-east-1.amazonaws.com/")
+        for error in [denied, unreachable]:
+            with (
+                mock.patch.object(verify, "stack_of", return_value=STACK),
+                mock.patch.dict(os.environ, {"CALLBACK_KEY": "k"}),
+                mock.patch.object(verify, "verify", side_effect=error),
+            ):
+                status, err = self.run_main("--region", "ap-east-1")
+            self.assertEqual(status, 2, err)
+            self.assertIn("cannot verify", err)
+
+
+if __name__ == "__main__":
+    unittest.main()
