@@ -54,21 +54,27 @@ scan-template: $(VENV_READY)
 
 ## bench: criterion per-operation benchmarks, then cold starts of the release bootstrap
 ## under a 128 MB function's CPU share beside a hello-world (needs root for the cgroups);
-## BASELINE=<commit> adds that commit's bootstrap to the same run (BENCHMARKS.md)
+## BASELINE=<commit> (an earlier release) and BEFORE=<commit> (this release before a
+## change) add those commits' bootstraps to the same run (BENCHMARKS.md)
 BASELINE ?=
+BEFORE ?=
+# $(call bootstrap-at,<commit>,<name>): that commit's release bootstrap, built in target/<name>
+define bootstrap-at
+	git worktree remove --force target/$(2)-src 2>/dev/null || true
+	git worktree add --detach target/$(2)-src $(1)
+	cd target/$(2)-src && CARGO_TARGET_DIR=$(CURDIR)/target/$(2) cargo lambda build --release --x86-64 -p live-callback-relay
+	git worktree remove --force target/$(2)-src
+endef
 bench: $(VENV_READY)
 	cargo bench --bench relay
 	cargo lambda build --release --x86-64 -p live-callback-relay -p bench-hello-world
 	cargo build --profile bench --example coldstart
-ifneq ($(BASELINE),)
-	git worktree remove --force target/baseline-src 2>/dev/null || true
-	git worktree add --detach target/baseline-src $(BASELINE)
-	cd target/baseline-src && CARGO_TARGET_DIR=$(CURDIR)/target/baseline cargo lambda build --release --x86-64 -p live-callback-relay
-	git worktree remove --force target/baseline-src
-endif
+	$(if $(BASELINE),$(call bootstrap-at,$(BASELINE),baseline))
+	$(if $(BEFORE),$(call bootstrap-at,$(BEFORE),before))
 	RELAY_BOOTSTRAP=target/lambda/live-callback-relay/bootstrap \
 	HELLO_BOOTSTRAP=target/lambda/bench-hello-world/bootstrap \
 	$(if $(BASELINE),BASELINE_BOOTSTRAP=target/baseline/lambda/live-callback-relay/bootstrap) \
+	$(if $(BEFORE),BEFORE_BOOTSTRAP=target/before/lambda/live-callback-relay/bootstrap) \
 	target/release/examples/coldstart
 	cargo lambda build --release --x86-64 --output-format zip -p live-callback-relay -p bench-hello-world
 	@for f in live-callback-relay bench-hello-world; do \
