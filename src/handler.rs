@@ -4,13 +4,13 @@
 use std::time::Instant;
 
 use lambda_http::http::{Method, StatusCode, header};
-use lambda_http::{Body, Request, Response};
+use lambda_http::{Body, Request, RequestExt, Response};
 use serde_json::json;
 
 use crate::inbound::{self, InboundError};
 use crate::ports::publish::{PublishError, Publisher};
 use crate::relay::report::Report;
-use crate::relay::{Mode, Relay};
+use crate::relay::{Deadline, Mode, Relay};
 
 /// Why a request was not answered with 200; the only place statuses are decided.
 #[derive(Debug, thiserror::Error)]
@@ -111,8 +111,19 @@ impl<P: Publisher, M: Mode> Relay<P, M> {
             return Ok(());
         };
         report.about(callback.get());
+        let deadline = request
+            .lambda_context_ref()
+            .map_or(Deadline::unbounded(), |context| {
+                Deadline::at_epoch_ms(context.deadline)
+            });
         self.mode()
-            .on_callback(&self.teller(), &callback, body, now, report)
+            .on_callback(
+                &self.teller(deadline),
+                &self.verifier,
+                &callback,
+                now,
+                report,
+            )
             .await
     }
 }

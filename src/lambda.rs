@@ -18,9 +18,10 @@ use serde_json::value::RawValue;
 
 use crate::handler::log_line;
 use crate::ports::publish::Publisher;
+use crate::relay::holds::HoldError;
 use crate::relay::metrics::{Source, emf_line};
 use crate::relay::report::Report;
-use crate::relay::{Mode, Relay};
+use crate::relay::{Deadline, Mode, Relay};
 
 /// A batch from an SQS event source mapping, with the fields the relay reads.
 #[derive(Debug, Deserialize)]
@@ -112,7 +113,8 @@ pub async fn answer<P: Publisher, M: Mode>(
 ) -> Result<Answer, Error> {
     let LambdaEvent { payload, context } = event;
     if let Some(batch) = as_sqs_batch(payload.get()) {
-        return Ok(Answer::Batch(holds(relay, batch, now).await));
+        let deadline = Deadline::at_epoch_ms(context.deadline);
+        return Ok(Answer::Batch(holds(relay, batch, now, deadline).await));
     }
     let mut request = lambda_http::request::from_str(payload.get())?;
     if let Some(trace) = context
@@ -142,20 +144,22 @@ async fn holds<P: Publisher, M: Mode>(
     relay: &Relay<P, M>,
     batch: SqsBatch,
     now: u64,
+    deadline: Deadline,
 ) -> BatchResponse {
     let handled = join_all(batch.records.into_iter().map(|record| async move {
         let started = Instant::now();
         let mut report = Report::default();
-        let handled = relay.on_hold(&record.body, now, &mut report).await;
+        let handled = relay
+            .on_hold(&record.body, now, deadline, &mut report)
+            .await;
         let last_receive = record
             .attributes
             .receive_count
             .parse::<u32>()
             .is_ok_and(|n| n >= relay.metrics().hold_max_receives);
-        let status = match &handled {
-            Ok(()) => StatusCode::OK,
-            Err(_) => StatusCode::SERVICE_UNAVAILABLE,
-        };
+        let status = handled
+            .as_ref()
+            .map_or_else(HoldError::status, |()| StatusCode::OK);
         log_line(
             "hold",
             status,

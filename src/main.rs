@@ -5,6 +5,7 @@
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use live_callback_relay::Config;
 use live_callback_relay::aws::hold_queue::SqsHoldQueue;
+use live_callback_relay::aws::limits;
 use live_callback_relay::aws::setup::load_aws_config;
 use live_callback_relay::aws::sns::SnsPublisher;
 use live_callback_relay::aws::state_table::StateTable;
@@ -13,8 +14,9 @@ use live_callback_relay::lambda::{answer, unix_now};
 use live_callback_relay::ports::publish::Publisher;
 use live_callback_relay::relay::deduplicated::Deduplicated;
 use live_callback_relay::relay::windowed::Windowed;
-use live_callback_relay::relay::{Chat, Mode, Relay};
+use live_callback_relay::relay::{CHAT_BUDGET, Chat, Mode, Relay};
 use serde_json::value::RawValue;
+use std::time::Duration;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
@@ -54,6 +56,7 @@ async fn main() -> Result<(), Error> {
                 log: StateTable::from_shared(&shared, table),
                 queue: SqsHoldQueue::from_shared(&shared, hold_queue_url),
                 window_secs,
+                announcement_budget: announcement_budget(chat.is_some()),
             };
             let (sns, dynamodb, sqs) = tokio::join!(
                 publisher.warm_up(),
@@ -66,6 +69,14 @@ async fn main() -> Result<(), Error> {
             serve(Relay::new(&config, publisher).with_mode(windowed), chat).await
         }
     }
+}
+
+/// The longest an announcement takes from its claim to its record, every call retried to
+/// its limit: the publish, the post to chat, then the claim's completion, the stream's mark
+/// and (when both are refused) the hand-off to the hold queue.
+fn announcement_budget(chat: bool) -> Duration {
+    let chat = if chat { CHAT_BUDGET } else { Duration::ZERO };
+    limits::PUBLISH.operation_timeout + chat + 3 * limits::STORE.operation_timeout
 }
 
 /// A warm-up that failed costs the first callback its connection, nothing else.

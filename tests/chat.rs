@@ -15,6 +15,7 @@ use live_callback_relay::meaning::stream_state::{DropFacts, Notice};
 use live_callback_relay::outbound::notification::{Notification, Structure};
 use live_callback_relay::ports::publish::{PublishError, Publisher};
 use live_callback_relay::ports::recording::RecordingPublisher;
+use live_callback_relay::relay::windowed::overdue_stop;
 use live_callback_relay::relay::{CHAT_BUDGET, Chat};
 use serde_json::{Value, json};
 
@@ -100,6 +101,9 @@ fn a_drop_its_announcement_and_its_recovery_share_a_thread() {
         at: stop.get().event_time,
         reason: Reason::Network,
         errcode: 3,
+        started_at: stop.get().event_time - 60,
+        held_at: NOW,
+        deadline: NOW + 60,
     };
     let thread = |callback, notice: &Notice| {
         message(&Notification::chat(callback, notice))["metadata"]["threadId"].clone()
@@ -110,6 +114,12 @@ fn a_drop_its_announcement_and_its_recovery_share_a_thread() {
         drop_thread
     );
     assert_eq!(thread(&stop, &Notice::Dropped), drop_thread);
+    let overdue = Notice::Overdue {
+        drop: drop.clone(),
+        held_for_secs: 3_600,
+    };
+    let late_stop = overdue_stop(&start, &drop);
+    assert_eq!(thread(&late_stop, &overdue), drop_thread);
     for notice in [
         Notice::Recovered {
             drop: drop.clone(),
@@ -137,6 +147,9 @@ fn a_drop_its_announcement_and_its_recovery_share_a_thread() {
                 at: NOW,
                 reason: Reason::Network,
                 errcode: 3,
+                started_at: NOW - 60,
+                held_at: NOW,
+                deadline: NOW + 60,
             },
             downtime_secs: Some(300),
             implicit: false,

@@ -64,7 +64,8 @@ async fn run(mut command: Command) -> Result<(i32, String), BoxError> {
     Ok((status.code().unwrap_or(-1), shown))
 }
 
-/// The verifier's queues still in moto, and the topic's subscriptions.
+/// The verifier's queues still in moto, and the subscriptions of the topic and the chat
+/// topic.
 async fn left_behind(deployment: &LocalDeployment) -> Result<(Vec<String>, usize), BoxError> {
     let queues = sqs_client(&deployment.moto.endpoint)
         .list_queues()
@@ -73,14 +74,18 @@ async fn left_behind(deployment: &LocalDeployment) -> Result<(Vec<String>, usize
         .await?
         .queue_urls
         .unwrap_or_default();
-    let subscriptions = aws::sns_client(&deployment.moto.endpoint)
-        .list_subscriptions_by_topic()
-        .topic_arn(&deployment.topic_arn)
-        .send()
-        .await?
-        .subscriptions
-        .unwrap_or_default()
-        .len();
+    let sns = aws::sns_client(&deployment.moto.endpoint);
+    let mut subscriptions = 0;
+    for topic in [&deployment.topic_arn, &deployment.chat_topic_arn] {
+        subscriptions += sns
+            .list_subscriptions_by_topic()
+            .topic_arn(topic)
+            .send()
+            .await?
+            .subscriptions
+            .unwrap_or_default()
+            .len();
+    }
     Ok((queues, subscriptions))
 }
 
@@ -97,6 +102,19 @@ fn real_callback(event_type: u8, n: u64) -> String {
             "sequence": format!("real-{n}"), "errcode": 13, "push_duration": "1000"
         }),
     )
+}
+
+/// The credentials `verify.py` plants in its test callbacks.
+async fn planted_credentials() -> Result<Vec<String>, BoxError> {
+    let output = Command::new(python())
+        .current_dir(root().join("tools"))
+        .args([
+            "-c",
+            "import json, verify; print(json.dumps(list(verify.PLANTED.values())))",
+        ])
+        .output()
+        .await?;
+    Ok(serde_json::from_slice(&output.stdout)?)
 }
 
 fn rows(shown: &str) -> Vec<&str> {
@@ -140,7 +158,8 @@ async fn verify_passes_on_a_working_stack_and_names_the_cause_of_a_wrong_key()
         "queue, preset abnormal-stops",
         "queue, preset starts",
         "documents valid against schema/notification.schema.json",
-        "push-URL token masked in every message",
+        "queue, chat topic",
+        "push-URL credentials masked in every message, subject and attribute",
     ] {
         assert!(
             passed
@@ -151,6 +170,18 @@ async fn verify_passes_on_a_working_stack_and_names_the_cause_of_a_wrong_key()
     }
     assert!(passed.len() >= 10, "{shown}");
     assert!(!shown.contains(CALLBACK_KEY), "the key was printed");
+    // what no queue shows: every rendering published (e-mail and SMS too), as moto kept it
+    let planted = planted_credentials().await?;
+    let published = deployment.moto.published_to(&deployment.topic_arn).await?;
+    assert!(published.len() >= 4, "{published:?}");
+    for (message, subject) in &published {
+        for secret in &planted {
+            assert!(
+                !message.contains(secret.as_str()) && !subject.contains(secret.as_str()),
+                "{secret} in {message}"
+            );
+        }
+    }
     assert_eq!(left_behind(&deployment).await?, (vec![], 0), "{shown}");
 
     let (code, shown) = run(tool(
@@ -183,7 +214,7 @@ async fn an_interrupted_verify_removes_what_it_created_and_leftovers_are_found()
         .spawn()?;
     local_stack::poll_until(Duration::from_secs(30), "the verifier's queues", || async {
         let (queues, subscriptions) = left_behind(&deployment).await.ok()?;
-        (queues.len() == 4 && subscriptions == 4).then_some(())
+        (queues.len() == 5 && subscriptions == 5).then_some(())
     })
     .await?;
     let pid = verify.id().ok_or("verify.py exited early")?;
@@ -201,7 +232,7 @@ async fn an_interrupted_verify_removes_what_it_created_and_leftovers_are_found()
     let mut verify = tool(&deployment, "verify.py", &["--settle", "30"], CALLBACK_KEY).spawn()?;
     local_stack::poll_until(Duration::from_secs(30), "the verifier's queues", || async {
         let (queues, subscriptions) = left_behind(&deployment).await.ok()?;
-        (queues.len() == 4 && subscriptions == 4).then_some(())
+        (queues.len() == 5 && subscriptions == 5).then_some(())
     })
     .await?;
     verify.kill().await?;
@@ -231,7 +262,7 @@ async fn an_interrupted_verify_removes_what_it_created_and_leftovers_are_found()
     .await?;
     assert_eq!(
         (code, shown.trim()),
-        (0, "removed 4 queues left by earlier runs")
+        (0, "removed 5 queues left by earlier runs")
     );
     let (queues, subscriptions) = left_behind(&deployment).await?;
     assert_eq!(

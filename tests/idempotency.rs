@@ -7,7 +7,9 @@ use common::unreachable::Unreachable;
 use common::*;
 use lambda_http::http::StatusCode;
 use live_callback_relay::Relay;
-use live_callback_relay::ports::idempotency::{Claim, IdempotencyStore, MemoryStore};
+use live_callback_relay::ports::idempotency::{
+    Claim, IN_FLIGHT_LEASE_SECS, IdempotencyStore, MemoryStore,
+};
 use live_callback_relay::ports::recording::RecordingPublisher;
 use live_callback_relay::relay::deduplicated::Deduplicated;
 use serde_json::json;
@@ -64,7 +66,9 @@ async fn a_duplicate_while_the_first_is_in_flight_is_told_to_retry_and_not_publi
     let body = signed(INTERRUPT, json!({"errcode": 12}));
     let store = MemoryStore::new(3600);
     assert_eq!(
-        store.claim(&notification_of(&body).event_id, NOW).await,
+        store
+            .claim(&notification_of(&body).event_id, NOW, IN_FLIGHT_LEASE_SECS)
+            .await,
         Ok(Claim::Owned)
     );
     let relay = relay_with(store);

@@ -17,11 +17,11 @@ use live_callback_relay::relay::windowed::Windowed;
 use serde_json::value::RawValue;
 use serde_json::{Value, json};
 
+/// An invocation of `json`, due within the function's 15 s, as Lambda gives it.
 fn invocation(json: &Value) -> LambdaEvent<Box<RawValue>> {
-    LambdaEvent::new(
-        serde_json::value::to_raw_value(json).unwrap(),
-        Context::default(),
-    )
+    let mut context = Context::default();
+    context.deadline = now() * 1_000 + 15_000;
+    LambdaEvent::new(serde_json::value::to_raw_value(json).unwrap(), context)
 }
 
 fn sqs_event(bodies: &[(&str, String)]) -> Value {
@@ -75,13 +75,11 @@ async fn a_batch_of_holds_reports_exactly_the_records_that_failed() {
     relay.handle(post(&signed(START, json!({}))), NOW).await;
     let stop = signed(INTERRUPT, json!({"errcode": 13}));
     relay.handle(post(&stop), NOW).await;
-    let due = relay.mode().queue.take().remove(0).to_message();
-    let early = Hold {
-        verified_at: NOW,
+    let due = relay.mode().queue.take().remove(0);
+    let early = sealed(&Hold {
         deadline: NOW + 500,
-        body: stop.clone(),
-    }
-    .to_message();
+        ..hold_in(&due)
+    });
     let batch = sqs_event(&[
         ("due", due),
         ("unreadable", "{".to_string()),
@@ -137,7 +135,7 @@ async fn the_holds_of_a_batch_are_handled_together() {
         .take()
         .iter()
         .enumerate()
-        .map(|(n, hold)| (n.to_string(), hold.to_message()))
+        .map(|(n, hold)| (n.to_string(), hold.clone()))
         .collect();
     let batch = sqs_event(&[("0", holds[0].1.clone()), ("1", holds[1].1.clone())]);
     let answered = tokio::time::timeout(

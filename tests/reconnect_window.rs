@@ -9,13 +9,15 @@ use common::unreachable::Unreachable;
 use common::*;
 use lambda_http::http::StatusCode;
 use live_callback_relay::Relay;
+use live_callback_relay::inbound::signature::Verifier;
 use live_callback_relay::meaning::classify::Event;
 use live_callback_relay::meaning::stream_state::Input;
 use live_callback_relay::outbound::notification::Notification;
-use live_callback_relay::ports::hold_queue::{Hold, MemoryHoldQueue};
+use live_callback_relay::ports::hold_queue::{MemoryHoldQueue, Message};
 use live_callback_relay::ports::publish::{PublishError, Publisher};
 use live_callback_relay::ports::recording::RecordingPublisher;
 use live_callback_relay::ports::stream_log::{MemoryStreamLog, StreamKey};
+use live_callback_relay::relay::Deadline;
 use live_callback_relay::relay::report::Report;
 use live_callback_relay::relay::windowed::{RECOVERY_WAIT_SECS, TENCENT_RETRY_SECS, Windowed};
 use serde_json::{Value, json};
@@ -52,6 +54,14 @@ async fn send(relay: &WindowedRelay, body: &str, at: u64) -> StatusCode {
     relay.handle(post(body), at).await.status()
 }
 
+/// Brings `message` back at `at`, as the event source mapping would.
+async fn expire_message(relay: &WindowedRelay, message: &str, at: u64) -> Result<(), String> {
+    relay
+        .on_hold(message, at, Deadline::unbounded(), &mut Report::default())
+        .await
+        .map_err(|e| e.to_string())
+}
+
 /// Brings every parked hold back at `at`, as the event source mapping would.
 async fn expire(relay: &WindowedRelay, at: u64) -> Vec<Result<(), String>> {
     let mut results = Vec::new();
@@ -59,7 +69,7 @@ async fn expire(relay: &WindowedRelay, at: u64) -> Vec<Result<(), String>> {
         let mut report = Report::default();
         results.push(
             relay
-                .on_hold(&hold.to_message(), at, &mut report)
+                .on_hold(&hold, at, Deadline::unbounded(), &mut report)
                 .await
                 .map_err(|e| e.to_string()),
         );
@@ -85,9 +95,14 @@ async fn a_blip_within_the_window_is_told_as_resumed_and_never_as_a_drop() {
     );
     let parked = relay.mode().queue.parked();
     assert_eq!(parked.len(), 1);
+    let hold = hold_in(&parked[0].0);
     assert_eq!(
-        (parked[0].0.verified_at, parked[0].0.deadline, parked[0].1),
-        (NOW + 1, NOW + 1 + WINDOW, WINDOW)
+        (hold.deadline, parked[0].1, hold.published),
+        (NOW + 1 + WINDOW, WINDOW, false)
+    );
+    assert_eq!(
+        hold.stop,
+        verified(&drop_of("a", NOW - 10, 13)).get().clone()
     );
     assert_eq!(
         send(&relay, &start("b", NOW - 6), NOW + 5).await,
@@ -169,11 +184,11 @@ async fn a_hold_that_comes_back_early_is_parked_for_the_rest_of_the_window() {
         Relay::new(&config(None), RecordingPublisher::new()).with_mode(memory_window(1_800));
     send(&relay, &start("a", NOW - 100), NOW).await;
     send(&relay, &drop_of("a", NOW - 10, 13), NOW).await;
+    assert_eq!(relay.mode().queue.parked()[0].1, 900);
     let first = relay.mode().queue.take();
-    assert_eq!(first[0].delay_at(NOW), 900);
     let mut report = Report::default();
     relay
-        .on_hold(&first[0].to_message(), NOW + 900, &mut report)
+        .on_hold(&first[0], NOW + 900, Deadline::unbounded(), &mut report)
         .await
         .unwrap();
     assert_eq!(report.held_until, Some(NOW + 1_800));
@@ -257,9 +272,9 @@ async fn a_stop_whose_park_failed_is_parked_when_tencent_retries() {
     let parked = relay.mode().queue.parked();
     assert_eq!(parked.len(), 1);
     assert_eq!(
-        (parked[0].0.verified_at, parked[0].0.deadline),
-        (NOW + 61, NOW + 61),
-        "verified as the retry arrived, held from the stop's first arrival"
+        (hold_in(&parked[0].0).deadline, parked[0].1),
+        (NOW + 61, 0),
+        "held from the stop's first arrival: due at once"
     );
 }
 
@@ -289,7 +304,10 @@ async fn a_stop_retried_after_its_hold_was_parked_parks_a_copy_announced_once() 
     let parked = relay.mode().queue.parked();
     assert_eq!(parked.len(), 2);
     assert_eq!(
-        (parked[0].0.deadline, parked[1].0.deadline),
+        (
+            hold_in(&parked[0].0).deadline,
+            hold_in(&parked[1].0).deadline
+        ),
         (NOW + 61, NOW + 61)
     );
     assert_eq!(expire(&relay, NOW + 61).await, [Ok(()), Ok(())]);
@@ -317,18 +335,12 @@ async fn two_copies_of_a_hold_handled_at_once_announce_it_once() {
     let stop = drop_of("a", NOW - 10, 13);
     relay.handle(post(&stop), NOW + 1).await;
     relay.handle(post(&stop), NOW + 2).await;
-    let copies: Vec<String> = relay
-        .mode()
-        .queue
-        .take()
-        .iter()
-        .map(Hold::to_message)
-        .collect();
+    let copies: Vec<String> = relay.mode().queue.take();
     assert_eq!(copies.len(), 2);
     let (mut first, mut second) = (Report::default(), Report::default());
     let (a, b) = tokio::join!(
-        relay.on_hold(&copies[0], NOW + 61, &mut first),
-        relay.on_hold(&copies[1], NOW + 61, &mut second)
+        relay.on_hold(&copies[0], NOW + 61, Deadline::unbounded(), &mut first),
+        relay.on_hold(&copies[1], NOW + 61, Deadline::unbounded(), &mut second)
     );
     let told = [Event::Started, Event::StoppedAbnormally];
     assert_eq!(relay.publisher().0.events(), told);
@@ -337,7 +349,12 @@ async fn two_copies_of_a_hold_handled_at_once_announce_it_once() {
     let again = [a, b].into_iter().position(|r| r.is_err());
     if let Some(n) = again {
         relay
-            .on_hold(&copies[n], NOW + 61 + 90, &mut Report::default())
+            .on_hold(
+                &copies[n],
+                NOW + 61 + 90,
+                Deadline::unbounded(),
+                &mut Report::default(),
+            )
             .await
             .expect("done");
     }
@@ -422,9 +439,16 @@ async fn an_announcement_failed(dropped_at: u64) -> (WindowedRelay, String) {
     let relay = relay();
     send(&relay, &start("a", NOW - 100), NOW).await;
     send(&relay, &drop_of("a", dropped_at, 13), NOW + 1).await;
-    let hold = relay.mode().queue.take().remove(0).to_message();
+    let hold = relay.mode().queue.take().remove(0);
     relay.publisher().set_failing(true);
-    let handled = relay.on_hold(&hold, NOW + 61, &mut Report::default()).await;
+    let handled = relay
+        .on_hold(
+            &hold,
+            NOW + 61,
+            Deadline::unbounded(),
+            &mut Report::default(),
+        )
+        .await;
     assert!(handled.is_err());
     relay.publisher().set_failing(false);
     (relay, hold)
@@ -439,13 +463,36 @@ async fn a_failed_announcement_is_made_before_its_recovery_even_after_compaction
     flap(&relay, 11, NOW + 75).await;
     // SQS delivers the hold again after its visibility timeout, then Tencent the start
     relay
-        .on_hold(&hold, NOW + 151, &mut Report::default())
+        .on_hold(
+            &hold,
+            NOW + 151,
+            Deadline::unbounded(),
+            &mut Report::default(),
+        )
         .await
         .expect("announced");
     assert_eq!(send(&relay, &b, NOW + 160).await, StatusCode::OK);
     assert_eq!(
         about(&relay, "\"a-stop-"),
         [Event::StoppedAbnormally, Event::Recovered]
+    );
+}
+
+#[tokio::test]
+async fn a_recovery_waits_from_its_drops_deadline_even_for_a_stop_accepted_long_after_its_event() {
+    // Tencent's event time says the stream dropped ten minutes before the stop arrived
+    let (relay, hold) = an_announcement_failed(NOW - 600).await;
+    let b = start("b", NOW + 120);
+    assert_eq!(
+        send(&relay, &b, NOW + 121).await,
+        StatusCode::CONFLICT,
+        "the announcement, due a minute ago, is still to come"
+    );
+    expire_message(&relay, &hold, NOW + 151).await.unwrap();
+    assert_eq!(send(&relay, &b, NOW + 181).await, StatusCode::OK);
+    assert_eq!(
+        relay.publisher().events(),
+        [Event::Started, Event::StoppedAbnormally, Event::Recovered]
     );
 }
 
@@ -459,12 +506,14 @@ async fn a_recovery_waits_for_its_announcement_a_few_minutes_then_is_told_anyway
         StatusCode::CONFLICT,
         "waits"
     );
+    // the drop's deadline: its arrival (NOW + 1) and the window
+    let deadline = NOW + 1 + WINDOW;
     assert_eq!(
-        send(&relay, &b, NOW + 60 + RECOVERY_WAIT_SECS - 1).await,
+        send(&relay, &b, deadline + RECOVERY_WAIT_SECS - 1).await,
         StatusCode::CONFLICT
     );
     assert_eq!(
-        send(&relay, &b, NOW + 60 + RECOVERY_WAIT_SECS).await,
+        send(&relay, &b, deadline + RECOVERY_WAIT_SECS).await,
         StatusCode::OK,
         "told anyway"
     );
@@ -474,7 +523,12 @@ async fn a_recovery_waits_for_its_announcement_a_few_minutes_then_is_told_anyway
     );
     // redriven from the dead-letter queue, the drop is announced, late
     relay
-        .on_hold(&hold, NOW + 3_600, &mut Report::default())
+        .on_hold(
+            &hold,
+            NOW + 3_600,
+            Deadline::unbounded(),
+            &mut Report::default(),
+        )
         .await
         .expect("announced");
     assert_eq!(
@@ -551,7 +605,7 @@ async fn sns_down_when_a_hold_comes_due_is_retried_and_announced_once() {
     let mut report = Report::default();
     assert!(
         relay
-            .on_hold(&hold.to_message(), NOW + 61, &mut report)
+            .on_hold(&hold, NOW + 61, Deadline::unbounded(), &mut report)
             .await
             .is_err()
     );
@@ -559,7 +613,7 @@ async fn sns_down_when_a_hold_comes_due_is_retried_and_announced_once() {
     for at in [NOW + 151, NOW + 241] {
         let mut report = Report::default();
         relay
-            .on_hold(&hold.to_message(), at, &mut report)
+            .on_hold(&hold, at, Deadline::unbounded(), &mut report)
             .await
             .unwrap();
     }
@@ -603,6 +657,7 @@ async fn without_the_state_table_nothing_is_decided_and_tencent_retries() {
         log: Unreachable,
         queue: MemoryHoldQueue::new(),
         window_secs: WINDOW,
+        announcement_budget: ANNOUNCEMENT_BUDGET,
     });
     let response = relay.handle(post(&start("a", NOW - 100)), NOW).await;
     assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
@@ -614,50 +669,86 @@ async fn without_the_state_table_nothing_is_decided_and_tencent_retries() {
     assert!(relay.publisher().published().is_empty());
 }
 
+/// The message of `a`'s drop parked by a relay with the window.
+async fn a_parked_drop() -> (WindowedRelay, String) {
+    let relay = relay();
+    send(&relay, &start("a", NOW - 100), NOW).await;
+    send(&relay, &drop_of("a", NOW - 10, 13), NOW + 1).await;
+    let message = relay.mode().queue.take().remove(0);
+    (relay, message)
+}
+
 #[tokio::test]
 async fn holds_are_refused_by_a_relay_without_the_window() {
+    let (_, message) = a_parked_drop().await;
     let relay = Relay::new(&config(None), RecordingPublisher::new());
-    let hold = Hold {
-        verified_at: NOW,
-        deadline: NOW,
-        body: drop_of("a", NOW - 10, 13),
-    };
     let mut report = Report::default();
     let err = relay
-        .on_hold(&hold.to_message(), NOW, &mut report)
+        .on_hold(&message, NOW + 61, Deadline::unbounded(), &mut report)
         .await
         .unwrap_err();
     assert!(err.to_string().contains("no reconnect window"), "{err}");
 }
 
+/// An earlier release's hold: the stop's body as it arrived.
+fn unsealed(deadline: u64, body: &str) -> String {
+    json!({"verified_at": NOW, "deadline": deadline, "body": body}).to_string()
+}
+
 #[tokio::test]
-async fn a_tampered_or_unreadable_hold_is_not_told() {
-    let relay = relay();
-    for message in [
-        "not json".to_string(),
-        Hold {
-            verified_at: NOW,
-            deadline: NOW,
-            body: drop_of("a", NOW - 10, 13).replace("\"sign\":\"", "\"sign\":\"0"),
-        }
-        .to_message(),
-        Hold {
-            verified_at: NOW + 10_000,
-            deadline: NOW,
-            body: drop_of("a", NOW - 10, 13),
-        }
-        .to_message(),
+async fn a_tampered_forged_or_unreadable_hold_is_not_told() {
+    let (relay, message) = a_parked_drop().await;
+    let Message::Sealed { content, seal } = Message::read(&message).unwrap() else {
+        panic!("{message}")
+    };
+    let other_key = Verifier::new(vec!["someone-elses-key".into()], 300, 600);
+    let mut forged = hold_in(&message);
+    forged.stop.stream_id = "another-stream".into();
+    let bad_sign = drop_of("a", NOW - 10, 13).replace("\"sign\":\"", "\"sign\":\"0");
+    for (case, bad) in [
+        ("not JSON", "not json".to_string()),
+        (
+            "a later format",
+            json!({"v": 3, "hold": content, "seal": seal}).to_string(),
+        ),
+        (
+            "its content changed under its seal",
+            Message::sealed(forged.content(), seal.clone()),
+        ),
+        (
+            "sealed with another key",
+            Message::sealed(
+                forged.content(),
+                other_key.seal(forged.content().as_bytes()),
+            ),
+        ),
+        ("unsealed, with a sign of no key", unsealed(NOW, &bad_sign)),
+        (
+            "unsealed, its t expired",
+            unsealed(NOW, &drop_of("a", NOW - 10, 13)),
+        ),
     ] {
         let mut report = Report::default();
+        let at = if case.ends_with("expired") {
+            NOW + 10_000
+        } else {
+            NOW + 61
+        };
         assert!(
             relay
-                .on_hold(&message, NOW + 100, &mut report)
+                .on_hold(&bad, at, Deadline::unbounded(), &mut report)
                 .await
                 .is_err(),
-            "{message}"
+            "{case}: {bad}"
         );
     }
-    assert!(relay.publisher().published().is_empty());
+    assert_eq!(relay.publisher().events(), [Event::Started]);
+    // the genuine one is announced
+    expire_message(&relay, &message, NOW + 61).await.unwrap();
+    assert_eq!(
+        relay.publisher().events(),
+        [Event::Started, Event::StoppedAbnormally]
+    );
 }
 
 #[tokio::test]

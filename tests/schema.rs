@@ -20,6 +20,7 @@ use live_callback_relay::meaning::stream_state::{DropFacts, Notice};
 use live_callback_relay::outbound::notification::Notification;
 use live_callback_relay::relay::metrics::{Source, emf_line};
 use live_callback_relay::relay::report::Report;
+use live_callback_relay::relay::windowed::overdue_stop;
 use serde_json::{Value, json};
 
 fn every_notice() -> Vec<Notice> {
@@ -29,6 +30,9 @@ fn every_notice() -> Vec<Notice> {
         at: NOW,
         reason: Reason::Network,
         errcode: 3,
+        started_at: NOW - 60,
+        held_at: NOW,
+        deadline: NOW + 60,
     };
     let mut all = notices();
     all.extend([
@@ -58,7 +62,9 @@ fn made_of(notice: &Notice, callback: &Authentic<Callback>) -> bool {
     let start = callback.get().push == PushEvent::Started;
     match notice {
         Notice::Started => start,
-        Notice::Stopped | Notice::Dropped | Notice::Announced { .. } => !start,
+        Notice::Stopped | Notice::Dropped | Notice::Announced { .. } | Notice::Overdue { .. } => {
+            !start
+        }
         Notice::Resumed { .. } | Notice::Recovered { .. } => true,
     }
 }
@@ -75,14 +81,27 @@ fn rendered(render: fn(&Authentic<Callback>, &Notice) -> Notification) -> Vec<Va
         ),
     ];
     bodies.extend(FILLERS.iter().map(|filler| largest(filler)));
-    bodies
+    let mut callbacks: Vec<Authentic<Callback>> =
+        bodies.iter().map(|body| verified(body)).collect();
+    // what a late announcement knows of its stop: the history's facts
+    let overdue = every_notice().into_iter().find_map(|notice| match notice {
+        Notice::Overdue { drop, .. } => Some(drop),
+        _ => None,
+    });
+    callbacks.extend(
+        callbacks
+            .clone()
+            .iter()
+            .filter(|cb| cb.get().push == PushEvent::Started)
+            .map(|cb| overdue_stop(cb, overdue.as_ref().expect("an overdue notice"))),
+    );
+    callbacks
         .iter()
-        .flat_map(|body| {
-            let callback = verified(body);
+        .flat_map(|callback| {
             every_notice()
                 .into_iter()
-                .filter(|notice| made_of(notice, &callback))
-                .map(|notice| serde_json::from_str(render(&callback, &notice).document()).unwrap())
+                .filter(|notice| made_of(notice, callback))
+                .map(|notice| serde_json::from_str(render(callback, &notice).document()).unwrap())
                 .collect::<Vec<Value>>()
         })
         .collect()

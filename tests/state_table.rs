@@ -6,8 +6,10 @@ mod common;
 use live_callback_relay::aws::state_table::StateTable;
 use live_callback_relay::meaning::classify::Reason;
 use live_callback_relay::meaning::stream_state::{Entry, Input, Start, Stop};
-use live_callback_relay::ports::idempotency::{IdempotencyStore, MemoryStore};
-use live_callback_relay::ports::stream_log::{MemoryStreamLog, StreamKey, StreamLog};
+use live_callback_relay::ports::idempotency::{
+    Claim, IN_FLIGHT_LEASE_SECS, IdempotencyStore, MemoryStore,
+};
+use live_callback_relay::ports::stream_log::{Mark, MemoryStreamLog, StreamKey, StreamLog};
 use local_stack::aws;
 use local_stack::moto::{self, Moto};
 
@@ -40,8 +42,8 @@ async fn claims_answer_as_the_memory_store_does_at_every_instant() {
     for (step, at) in script {
         let (a, b) = match *step {
             "claim" => (
-                format!("{:?}", table.claim("e1", *at).await),
-                format!("{:?}", memory.claim("e1", *at).await),
+                format!("{:?}", table.claim("e1", *at, IN_FLIGHT_LEASE_SECS).await),
+                format!("{:?}", memory.claim("e1", *at, IN_FLIGHT_LEASE_SECS).await),
             ),
             "complete" => (
                 format!("{:?}", table.complete("e1", *at, 0).await),
@@ -54,6 +56,20 @@ async fn claims_answer_as_the_memory_store_does_at_every_instant() {
         };
         assert_eq!(a, b, "{step} at {at}");
     }
+    // an announcement's claim holds for the lease it was taken with
+    let lease = live_callback_relay::relay::announce::ANNOUNCEMENT_LEASE_SECS;
+    for at in [100, 100 + lease - 1, 100 + lease] {
+        assert_eq!(
+            table.claim("e2", at, lease).await,
+            memory.claim("e2", at, lease).await,
+            "at {at}"
+        );
+    }
+    assert_eq!(table.claim("e3", 0, lease).await, Ok(Claim::Owned));
+    assert_eq!(
+        table.claim("e3", lease - 1, lease).await,
+        Ok(Claim::InFlight)
+    );
 }
 
 fn entries() -> Vec<Entry> {
@@ -123,9 +139,17 @@ async fn stream_histories_grow_repeat_and_compact_as_the_memory_log_does() {
     }
     let compacted = memory.history(&key).unwrap().compacted(2, 10_000);
     assert_eq!(compacted.entries.len(), 2);
-    // marking a drop announced is a write: a compaction computed before it changes nothing
-    table.mark_announced(&key, "a-stop").await.expect("marked");
-    memory.mark_announced(&key, "a-stop").await.expect("marked");
+    // marking a drop is a write: a compaction computed before it changes nothing
+    for mark in [
+        Mark::Announced("a-stop"),
+        Mark::Unparked("a-stop"),
+        Mark::Unparked("b-stop"),
+        Mark::Parked("b-stop"),
+        Mark::Parked("never-unparked"),
+    ] {
+        table.mark(&key, mark).await.expect("marked");
+        memory.mark(&key, mark).await.expect("marked");
+    }
     table
         .compact(&key, &compacted, version)
         .await
@@ -142,6 +166,11 @@ async fn stream_histories_grow_repeat_and_compact_as_the_memory_log_does() {
     assert_eq!(a, b, "after a refused compaction");
     assert!(!a.fresh && a.history.entries.len() == 6);
     assert!(a.history.announced.contains("a-stop"));
+    assert_eq!(
+        a.history.unparked.iter().collect::<Vec<_>>(),
+        ["a-stop"],
+        "marked unparked, not yet parked"
+    );
 
     // compacted from what was read: the announcement of a drop nothing refers to any more
     // goes with the entries folded
@@ -165,6 +194,7 @@ async fn stream_histories_grow_repeat_and_compact_as_the_memory_log_does() {
     assert_eq!(a, b, "after compaction");
     assert!(a.fresh, "a compacted id is not recognised any more");
     assert!(a.history.announced.is_empty(), "{:?}", a.history.announced);
+    assert!(a.history.unparked.is_empty(), "{:?}", a.history.unparked);
     assert_eq!(a.history.entries.len(), 3);
     table
         .compact(&key, &late, a.version - 2)

@@ -11,9 +11,9 @@ use std::time::{Duration, Instant};
 
 use common::stack::*;
 use common::*;
+use local_stack::BoxError;
 use local_stack::function_host::FunctionHost;
 use local_stack::template::Template;
-use local_stack::{BoxError, http};
 use serde_json::{Value, json};
 
 const WINDOW_SECS: u64 = 2;
@@ -76,21 +76,6 @@ async fn tell(
         }
     }
     Ok(())
-}
-
-/// Posts `body` as Tencent does: again after an answer other than 200 (a minute later
-/// at Tencent, half a second here), up to 12 times.
-async fn post_as_tencent(function: &FunctionHost, body: &str) -> Result<(u16, String), BoxError> {
-    let mut answer = (0, String::new());
-    for _ in 0..13 {
-        let (status, reply) = http::post_json(&function.url, body).await?;
-        answer = (status.as_u16(), reply);
-        if answer.0 == 200 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    }
-    Ok(answer)
 }
 
 /// The events each stream's notifications carry, per stream, sorted.
@@ -268,11 +253,7 @@ async fn every_row_of_the_state_table_through_the_deployed_path() {
         );
     }
     assert_eq!(received.len(), expected);
-    let dead = stack
-        .topology
-        .drain(&windowed.dead_letters, 0)
-        .await
-        .expect("dead letters");
+    let dead = stack.dead_letters(&windowed).await;
     assert!(dead.is_empty(), "{dead:?}");
 
     // the chat topic has what pages on-call (CHAT_EVENTS' default), a drop and its
@@ -422,14 +403,7 @@ async fn sns_down_when_a_hold_comes_due_then_back_announces_it_once_late() {
         announced["held_for_secs"],
         mapping.invocations()
     );
-    assert!(
-        stack
-            .topology
-            .drain(&windowed.dead_letters, 0)
-            .await
-            .unwrap()
-            .is_empty()
-    );
+    assert!(stack.dead_letters(&windowed).await.is_empty());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -495,7 +469,7 @@ async fn a_hold_that_keeps_failing_lands_in_the_dead_letter_queue_and_is_announc
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs moto from the project's virtualenv; `make test` runs it"]
-async fn two_instances_racing_a_start_against_an_expiry_decide_exactly_one_outcome() {
+async fn two_instances_racing_a_start_against_an_expiry_announce_each_drop_once() {
     const STREAMS: usize = 12;
     let stack = Stack::queues_only().await.expect("local stack");
     let windowed = stack.windowed().await.expect("state table and hold queue");
@@ -538,9 +512,7 @@ async fn two_instances_racing_a_start_against_an_expiry_decide_exactly_one_outco
     let mut races = tokio::task::JoinSet::new();
     for (n, hold) in holds.into_iter().enumerate() {
         let (http_instance, hold_instance) = (http_instance.clone(), hold_instance.clone());
-        let document: Value = serde_json::from_str(hold.body().unwrap()).unwrap();
-        let held: Value = serde_json::from_str(document["body"].as_str().unwrap()).unwrap();
-        let stream = held["stream_id"].as_str().unwrap().to_string();
+        let stream = hold_in(hold.body().unwrap()).stop.stream_id;
         races.spawn(async move {
             let event = json!({"Records": [{
                 "messageId": format!("m-{n}"), "body": hold.body(), "eventSource": "aws:sqs",
@@ -565,17 +537,21 @@ async fn two_instances_racing_a_start_against_an_expiry_decide_exactly_one_outco
     tokio::time::sleep(Duration::from_secs(2)).await;
     let mut all = received;
     all.extend(stack.all_events(0).await.unwrap());
-    let mut outcomes: BTreeMap<Vec<String>, usize> = BTreeMap::new();
-    for (stream, events) in by_stream(&all) {
-        assert!(
-            events == ["resumed", "started"]
-                || events == ["recovered", "started", "stopped_abnormally"],
-            "{stream}: {events:?}"
+    // the start arrives after the drop's deadline, whichever append lands first: the drop
+    // outlasted the window, announced by the hold or, late, by the start
+    let streams = by_stream(&all);
+    assert_eq!(streams.len(), STREAMS);
+    for (stream, events) in &streams {
+        assert_eq!(
+            events,
+            &["recovered", "started", "stopped_abnormally"],
+            "{stream}"
         );
-        *outcomes.entry(events).or_default() += 1;
     }
-    assert_eq!(outcomes.values().sum::<usize>(), STREAMS);
-    eprintln!("{STREAMS} races: {outcomes:?}");
+    let late = lines_with(&http_instance, "\"told\":\"stream.stopped_abnormally");
+    eprintln!(
+        "{STREAMS} races: {late} of the announcements made by the start, the rest by the hold"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -641,14 +617,7 @@ async fn two_hundred_streams_flapping_at_once_page_nobody_and_every_count_is_exa
         assert_eq!(received.len(), expected, "preset {name}");
         counts.push(format!("{name} {}", received.len()));
     }
-    assert!(
-        stack
-            .topology
-            .drain(&windowed.dead_letters, 0)
-            .await
-            .unwrap()
-            .is_empty()
-    );
+    assert!(stack.dead_letters(&windowed).await.is_empty());
     eprintln!(
         "{STREAMS} streams x 5 callbacks, 16 at a time, in {took:.1?}: {} notifications (every one a start or a blip resumed), {} hold batches, presets: {}",
         all.len(),

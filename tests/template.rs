@@ -132,3 +132,50 @@ fn the_template_configures_chat_and_metrics_as_the_function_reads_them() {
         "one number for both"
     );
 }
+
+#[test]
+fn with_the_window_the_template_refuses_a_reserved_concurrency_that_throttles_the_holds() {
+    let template = Template::load().expect("template.yaml");
+    let holds = template
+        .mapping("HoldQueue", "Concurrency", "Max")
+        .as_u64()
+        .unwrap();
+    assert_eq!(
+        strings(
+            &template.resource("HoldEventSource")["Properties"]["ScalingConfig"]["MaximumConcurrency"]
+        ),
+        ["HoldQueue", "Concurrency", "Max"],
+        "the event source mapping's concurrency is the mapping's"
+    );
+    for window in ["0", "1", "60", "1800"] {
+        for reserved in 0..=120u64 {
+            let parameters = [
+                ("ReconnectWindowSecs", window),
+                ("ReservedConcurrency", &reserved.to_string()),
+            ];
+            let accepted = template.rule_holds("ReservedConcurrencyCoversTheHolds", &parameters);
+            // the holds' concurrency and as much again for callbacks, or unreserved
+            let enough = reserved == 0 || reserved >= 2 * holds;
+            assert_eq!(
+                accepted,
+                window == "0" || enough,
+                "window {window}, reserved {reserved}"
+            );
+        }
+    }
+}
+
+#[test]
+fn an_announcement_claim_outlasts_the_function_and_the_hold_queues_redelivery() {
+    let template = Template::load().expect("template.yaml");
+    let visibility = template.resource("HoldQueue")["Properties"]["VisibilityTimeout"]
+        .as_u64()
+        .unwrap();
+    let timeout = template.resource("RelayFunction")["Properties"]["Timeout"]
+        .as_u64()
+        .unwrap();
+    assert!(
+        live_callback_relay::relay::announce::ANNOUNCEMENT_LEASE_SECS > visibility + timeout,
+        "a redelivery must never find the lease of an attempt still running lapsed"
+    );
+}

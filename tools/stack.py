@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 MASK = "***"
 PLACEHOLDER = "${CallbackPathSecret}"
+# the template's default ChatEvents
+CHAT_EVENTS = "stream.stopped_abnormally,stream.recovered"
 
 
 class StackError(Exception):
@@ -29,6 +31,9 @@ class Stack:
     key_secret_id: str
     clock_skew_secs: int = 300
     path_secret: str = ""
+    # the chat topic (Amazon Q Developer), when the stack has one, and the events posted there
+    chat_topic_arn: str = ""
+    chat_events: tuple = ()
 
     def shown(self, text: str) -> str:
         """`text` with the callback URL's secret path segment, if any, masked."""
@@ -101,6 +106,10 @@ def describe(name: str, region: str, path_secret: str = "") -> Stack:
         key_secret_id=parameters.get("CallbackKeysSecretId", ""),
         clock_skew_secs=int(parameters.get("ClockSkewSecs") or 300),
         path_secret=path_secret if secret_path else "",
+        chat_topic_arn=outputs.get("ChatTopicArn", ""),
+        chat_events=tuple(
+            e.strip() for e in (parameters.get("ChatEvents") or CHAT_EVENTS).split(",") if e.strip()
+        ),
     )
 
 

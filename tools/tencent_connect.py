@@ -8,6 +8,11 @@ with `TENCENTCLOUD_SECRET_ID` / `TENCENTCLOUD_SECRET_KEY`. It reads what Tencent
 first, and changes only what differs: running it twice changes nothing. `--dry-run`
 prints the calls it would make, the key masked (`--offline` plans against an empty
 account without calling Tencent). A new binding takes 5 to 10 minutes to apply.
+
+Rebinding a domain from another template deletes its binding first (what
+`CreateLiveCallbackRule` does to an existing binding is not documented, and no API modifies
+one). If the new binding then fails, the old one is created again, so that the domain is
+never left without callbacks; if that fails too, the command says exactly what to run.
 """
 
 import argparse
@@ -39,6 +44,8 @@ class Desired:
 class Call:
     action: str
     params: dict = field(default_factory=dict)
+    # the call that puts back what this one takes away, if it takes anything away
+    undo: "Call | None" = None
 
     def shown(self, mask=lambda text: text) -> str:
         """The call as printed: the key masked, and what `mask` masks in the rest (the
@@ -83,7 +90,15 @@ def plan(templates: list, rules: list, desired: Desired) -> list:
         return calls
     if bound is not None:
         # what CreateLiveCallbackRule does to an existing binding is not documented
-        calls.append(Call("DeleteLiveCallbackRule", {"DomainName": desired.domain, "AppName": desired.app}))
+        calls.append(Call(
+            "DeleteLiveCallbackRule",
+            {"DomainName": desired.domain, "AppName": desired.app},
+            undo=Call("CreateLiveCallbackRule", {
+                "DomainName": desired.domain,
+                "AppName": desired.app,
+                "TemplateId": bound["TemplateId"],
+            }),
+        ))
     calls.append(Call("CreateLiveCallbackRule", {
         "DomainName": desired.domain,
         "AppName": desired.app,
@@ -127,14 +142,40 @@ class Tencent:
         return templates, rules
 
 
+def tccli(planned: Call, mask) -> str:
+    """The `tccli` command line of a call, for a person to run."""
+    args = " ".join(f"--{k} {v}" for k, v in planned.params.items())
+    return mask(f"tccli live {planned.action} {args}")
+
+
 def apply(calls: list, call, mask=lambda text: text) -> None:
     """Makes `calls` through `call(action, params) -> answer`, the new template's id in
-    place of NEW_TEMPLATE once Tencent has given it."""
+    place of NEW_TEMPLATE once Tencent has given it. When a call fails, what the calls made
+    so far took away is put back (a deleted binding is created again) before the failure is
+    raised; what cannot be put back is named, with the command that does it."""
     created = None
+    done = []
     for planned in calls:
         params = {k: (created if v == NEW_TEMPLATE else v) for k, v in planned.params.items()}
-        answer = call(planned.action, params)
+        try:
+            answer = call(planned.action, params)
+        except StackError as failure:
+            undone = [c.undo for c in reversed(done) if c.undo is not None]
+            left = []
+            for undo in undone:
+                try:
+                    call(undo.action, undo.params)
+                    print(f"put back: {undo.shown(mask)}")
+                except StackError as e:
+                    left.append(f"{e}; to put it back, run: {tccli(undo, mask)}")
+            if left:
+                raise StackError(f"{failure}; NOT put back: " + "; ".join(left)) from failure
+            if undone:
+                raise StackError(f"{failure} (the binding it replaced is back: the domain keeps its callbacks)") from failure
+            raise
+
         print(f"done: {Call(planned.action, params).shown(mask)}")
+        done.append(planned)
         if planned.action == "CreateLiveCallbackTemplate":
             created = answer["TemplateId"]
 

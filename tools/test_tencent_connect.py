@@ -8,7 +8,7 @@ import unittest
 from unittest import mock
 
 import tencent_connect
-from stack import Stack
+from stack import Stack, StackError
 from tencent_connect import NEW_TEMPLATE, Desired, apply, plan, template_name
 
 KEY = "k3y-Th4t-Must-N0t-Show"
@@ -149,6 +149,62 @@ class PlanTest(unittest.TestCase):
             known = {name.lstrip("_") for name in vars(model())}
             read = set(template()) if answer == "Templates" else set(rule())
             self.assertLessEqual(read - {"RecordNotifyUrl", "Description"}, known, answer)
+
+
+class Refusing(TencentAccount):
+    """An account whose `CreateLiveCallbackRule` fails for the templates in `refused`."""
+
+    def __init__(self, templates, rules, refused):
+        super().__init__(templates, rules)
+        self.refused = refused
+
+    def call(self, action, params):
+        if action == "CreateLiveCallbackRule" and params["TemplateId"] in self.refused:
+            raise StackError(f"{action}: InternalError: refused")
+        return super().call(action, params)
+
+
+class RebindTest(unittest.TestCase):
+    BOUND_ELSEWHERE = ([template(), template(template_id=3, TemplateName="someone-elses")], [rule(template_id=3)])
+
+    def bound(self, account):
+        return [r["TemplateId"] for r in account.rules if (r["DomainName"], r["AppName"]) == ("push.example.com", "live")]
+
+    def test_a_failed_new_binding_puts_the_old_one_back(self):
+        account = Refusing(*self.BOUND_ELSEWHERE, refused={7})
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out), self.assertRaises(StackError) as raised:
+            apply(plan(account.templates, account.rules, DESIRED), account.call)
+        self.assertEqual(self.bound(account), [3], "the domain keeps its callbacks")
+        self.assertIn("the binding it replaced is back", str(raised.exception))
+        self.assertIn("put back: CreateLiveCallbackRule", out.getvalue())
+
+    def test_an_old_binding_that_cannot_be_put_back_is_named_with_the_command_that_does_it(self):
+        account = Refusing(*self.BOUND_ELSEWHERE, refused={7, 3})
+        with contextlib.redirect_stdout(io.StringIO()), self.assertRaises(StackError) as raised:
+            apply(plan(account.templates, account.rules, DESIRED), account.call)
+        self.assertEqual(self.bound(account), [])
+        self.assertIn(
+            "NOT put back: CreateLiveCallbackRule: InternalError: refused; to put it back, run: "
+            "tccli live CreateLiveCallbackRule --DomainName push.example.com --AppName live --TemplateId 3",
+            str(raised.exception),
+        )
+
+    def test_a_failed_first_binding_has_nothing_to_put_back(self):
+        account = Refusing([template()], [], refused={7})
+        with contextlib.redirect_stdout(io.StringIO()), self.assertRaises(StackError) as raised:
+            apply(plan(account.templates, account.rules, DESIRED), account.call)
+        self.assertEqual(str(raised.exception), "CreateLiveCallbackRule: InternalError: refused")
+
+    def test_the_command_exits_2_and_says_what_happened(self):
+        code, shown = OutputTest().run_main(
+            ["--stack", "prod", "--domain", "push.example.com", "--region", "ap-east-1"],
+            Refusing(*self.BOUND_ELSEWHERE, refused={7}),
+        )
+        self.assertEqual(code, 2)
+        self.assertIn("cannot connect Tencent: CreateLiveCallbackRule: InternalError: refused", shown)
+        self.assertIn("the domain keeps its callbacks", shown)
+        self.assertNotIn(KEY, shown)
 
 
 class NameTest(unittest.TestCase):

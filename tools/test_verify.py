@@ -1,11 +1,14 @@
 """`verify`: a run's age whatever the machine's time zone, what it reads as a relay
-document, and its exit status when AWS refuses it."""
+document, copies judged once, the credentials it looks for, and its exit status when AWS
+refuses it."""
 
 import contextlib
 import io
+import json
 import os
 import time
 import unittest
+import urllib.parse
 from unittest import mock
 
 from botocore.exceptions import ClientError, EndpointConnectionError
@@ -71,8 +74,8 @@ STACK = Stack(
 )
 
 
-def envelope(event: str) -> dict:
-    return {"Message": f'{{"event":"{event}"}}'}
+def envelope(event: str, event_id: str = "", **fields) -> dict:
+    return {"Message": json.dumps({"event": event, "event_id": event_id or event, **fields})}
 
 
 class PresetCauses(unittest.TestCase):
@@ -101,6 +104,55 @@ class PresetCauses(unittest.TestCase):
         checks = self.judged(["stream.stopped_abnormally"])
         self.assertTrue(checks["queue, preset on-call"].passed)
         self.assertTrue(checks["queue, unfiltered"].passed)
+
+
+class Duplicates(unittest.TestCase):
+    def test_copies_of_a_notification_are_judged_once(self):
+        run = verify.Run(stack=STACK, key="k", run_id=verify.new_run_id(), settle_secs=0, timeout_secs=0)
+        run.queues = {"unfiltered": "u"}
+        told = ["stream.started", "stream.stopped_abnormally"]
+        run.received = {"unfiltered": [envelope(e) for e in told + told[:1]]}
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out):
+            verify.judge(run, {"unfiltered": told})
+        check = next(c for c in run.checks if c.name == "queue, unfiltered")
+        self.assertTrue(check.passed, check)
+        self.assertIn("1 copies of notifications already received", out.getvalue())
+
+    def test_two_notifications_of_one_event_are_two(self):
+        envelopes = [envelope("stream.started", "a"), envelope("stream.started", "b")]
+        self.assertEqual(verify.events_of(envelopes), ["stream.started", "stream.started"])
+
+
+class Leaks(unittest.TestCase):
+    def test_the_test_callbacks_carry_every_planted_credential(self):
+        for secret in verify.PLANTED.values():
+            self.assertTrue(
+                secret in verify.STREAM_PARAM or urllib.parse.quote(secret, safe="") in verify.STREAM_PARAM,
+                secret,
+            )
+        self.assertLessEqual(len(verify.STREAM_PARAM), 4096)
+
+    def test_a_credential_is_found_in_the_message_the_subject_or_an_attribute_in_any_form(self):
+        secret = verify.PLANTED["nested"]
+        clean = envelope("stream.started", stream_param="cb=token=***")
+        self.assertEqual(verify.leaks(clean), [])
+        for leaky in [
+            envelope("stream.started", stream_param=f"cb=token={secret}"),
+            {**clean, "Subject": f"Stream started: {secret}"},
+            {**clean, "MessageAttributes": {"stream_id": {"Type": "String", "Value": secret}}},
+            envelope("stream.started", stream_param="cb=token%3D" + urllib.parse.quote(secret)),
+        ]:
+            self.assertEqual(verify.leaks(leaky), ["nested"], leaky)
+
+    def test_a_chat_message_is_read_for_its_stream_and_event(self):
+        chat = {"version": "1.0", "source": "custom", "metadata": {
+            "eventType": "stream.recovered",
+            "additionalContext": {"event_id": "x-start-1", "stream_id": "lcr-verify-1"},
+        }}
+        self.assertEqual(verify.about(chat, "event"), "stream.recovered")
+        self.assertEqual(verify.about(chat, "stream_id"), "lcr-verify-1")
+        self.assertEqual(verify.about({"event": "stream.started"}, "event"), "stream.started")
 
 
 class ExitStatus(unittest.TestCase):

@@ -27,6 +27,7 @@ import signal
 import sys
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,7 +42,22 @@ RETRY_SECS = 5
 # Queues of runs younger than this may still be in use: --leftovers leaves them.
 LEFTOVER_AGE_SECS = 3600
 SCHEMA = Path(__file__).resolve().parent.parent / "schema" / "notification.schema.json"
-TX_SECRET = "0f1e2d3c4b5a69788796a5b4c3d2e1f0"
+# Credentials planted in the test callbacks' stream_param, in every form the relay masks:
+# Tencent's pair, a pair nested in a value, a URL's password of reserved characters, and a
+# pair percent-encoded inside a value. None may reach any rendering, plain or encoded.
+PLANTED = {
+    "txSecret": "0f1e2d3c4b5a69788796a5b4c3d2e1f0",
+    "nested": "9a8b7c6d5e4f3a2b1c0d",
+    "url password": "hunter2,and;more+x",
+    "encoded pair": "c0ffee00c0ffee00c0ff",
+}
+STREAM_PARAM = "&".join([
+    f"txSecret={PLANTED['txSecret']}&txTime=65A0B1C2",
+    f"cb=token={PLANTED['nested']}",
+    f"relay=rtmp://pusher:{PLANTED['url password']}@live.example.com/live/s",
+    "origin=" + urllib.parse.quote(f"txSecret={PLANTED['encoded pair']}&txTime=1", safe=""),
+])
+CHAT = "chat"
 SEED_START = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "seed_push_start.json"
 
 
@@ -99,7 +115,7 @@ def callback(run: Run, event_type: int, sequence: str, errcode: int = 0, *, key=
         event_time=now,
         sequence=f"{run.run_id}-{sequence}",
         errcode=errcode,
-        stream_param=f"txSecret={TX_SECRET}&txTime=65A0B1C2",
+        stream_param=STREAM_PARAM,
     )
     if event_type == 0:
         body["push_duration"] = "60000"
@@ -131,7 +147,13 @@ def status_cause(status: int) -> str:
 
 
 def create_queues(run: Run, sqs, sns) -> None:
+    """A queue for the topic unfiltered, one per preset with its policy, and one on the
+    chat topic if the stack has one."""
     presets = {"unfiltered": None, **run.stack.filter_presets}
+    topics = {label: run.stack.topic_arn for label in presets}
+    if run.stack.chat_topic_arn:
+        presets[CHAT] = None
+        topics[CHAT] = run.stack.chat_topic_arn
     for label, policy in presets.items():
         name = f"lcr-verify-{run.run_id}-{label}"[:80]
         url = sqs.create_queue(QueueName=name, tags={TAG: run.run_id})["QueueUrl"]
@@ -145,13 +167,13 @@ def create_queues(run: Run, sqs, sns) -> None:
                 "Principal": {"Service": "sns.amazonaws.com"},
                 "Action": "sqs:SendMessage",
                 "Resource": arn,
-                "Condition": {"ArnEquals": {"aws:SourceArn": run.stack.topic_arn}},
+                "Condition": {"ArnEquals": {"aws:SourceArn": topics[label]}},
             }],
         }
         sqs.set_queue_attributes(QueueUrl=url, Attributes={"Policy": json.dumps(access)})
         attributes = {"FilterPolicy": json.dumps(policy)} if policy else {}
         subscription = sns.subscribe(
-            TopicArn=run.stack.topic_arn,
+            TopicArn=topics[label],
             Protocol="sqs",
             Endpoint=arn,
             Attributes=attributes,
@@ -161,14 +183,16 @@ def create_queues(run: Run, sqs, sns) -> None:
 
 
 def verifier_subscriptions(stack: Stack, sns, queue_names) -> list:
-    """The topic's subscriptions to the verifier's queues named by `queue_names` (a
-    predicate on the queue's name), whether or not a run recorded them."""
+    """The subscriptions of the stack's topics (and its chat topic) to the verifier's queues
+    named by `queue_names` (a predicate on the queue's name), whether or not a run recorded
+    them."""
     found = []
-    for page in sns.get_paginator("list_subscriptions_by_topic").paginate(TopicArn=stack.topic_arn):
-        for subscription in page["Subscriptions"]:
-            name = subscription["Endpoint"].rsplit(":", 1)[-1]
-            if subscription["Protocol"] == "sqs" and queue_names(name):
-                found.append(subscription["SubscriptionArn"])
+    for topic in filter(None, [stack.topic_arn, stack.chat_topic_arn]):
+        for page in sns.get_paginator("list_subscriptions_by_topic").paginate(TopicArn=topic):
+            for subscription in page["Subscriptions"]:
+                name = subscription["Endpoint"].rsplit(":", 1)[-1]
+                if subscription["Protocol"] == "sqs" and queue_names(name):
+                    found.append(subscription["SubscriptionArn"])
     return found
 
 
@@ -255,20 +279,31 @@ def poll(run: Run, sqs) -> None:
         for message in batch:
             envelope = json.loads(message["Body"])
             sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
-            if (document_of(envelope) or {}).get("stream_id") in (run.stream, None):
+            if about(document_of(envelope) or {}, "stream_id") in (run.stream, None):
                 run.received[label].append(envelope)
             else:
                 run.foreign += 1
 
 
 def document_of(envelope: dict):
-    """The JSON object a delivered notification carries (the relay's document); `None`
-    for anything else."""
+    """The JSON object a delivered notification carries (the relay's document, or its chat
+    message); `None` for anything else."""
     try:
         document = json.loads(envelope["Message"])
     except (KeyError, TypeError, ValueError):
         return None
     return document if isinstance(document, dict) else None
+
+
+def about(document: dict, field: str):
+    """`event`, `event_id` or `stream_id` of a relay document, or of a chat message (which
+    carries them in its metadata); `None` when it has none."""
+    if "version" in document and document.get("source") == "custom":
+        metadata = document.get("metadata") or {}
+        if field == "event":
+            return metadata.get("eventType")
+        return (metadata.get("additionalContext") or {}).get(field)
+    return document.get(field)
 
 
 def poll_until(run: Run, sqs, done, deadline: float) -> bool:
@@ -304,7 +339,26 @@ def wait_for_announcement(run: Run, sqs) -> None:
 
 
 def events_of(envelopes: list) -> list:
-    return [(document_of(envelope) or {}).get("event", "(not a relay document)") for envelope in envelopes]
+    """The event of each distinct notification: SNS delivers at least once, and a copy of
+    one (the same `event_id`) is the same notification."""
+    distinct = {}
+    for n, envelope in enumerate(envelopes):
+        document = document_of(envelope) or {}
+        distinct.setdefault(about(document, "event_id") or n, about(document, "event") or "(not a relay document)")
+    return list(distinct.values())
+
+
+def leaks(envelope: dict) -> list:
+    """The planted credentials (plain or percent-encoded) in what a subscriber got: the
+    message (the document, or the chat message), the subject, the attributes' values."""
+    texts = [envelope.get("Message") or "", envelope.get("Subject") or ""]
+    texts += [str(a.get("Value", "")) for a in (envelope.get("MessageAttributes") or {}).values()]
+    found = []
+    for name, secret in PLANTED.items():
+        forms = {secret, urllib.parse.quote(secret, safe=""), json.dumps(secret)[1:-1]}
+        if any(form in text for form in forms for text in texts):
+            found.append(name)
+    return found
 
 
 def verify(run: Run) -> None:
@@ -316,9 +370,11 @@ def verify(run: Run) -> None:
             time.sleep(run.settle_secs)  # SNS documents up to 15 minutes; --settle 900 waits them out
         told = send_story(run, sqs)
         expected = {
-            label: [e for e in told if matches(run.stack.filter_presets.get(label), e)]
+            label: [e for e in told if label != CHAT and matches(run.stack.filter_presets.get(label), e)]
             for label in run.queues
         }
+        if CHAT in run.queues:
+            expected[CHAT] = [e for e in told if e in run.stack.chat_events]
         receive(run, sqs, expected)
         judge(run, expected)
     finally:
@@ -374,14 +430,24 @@ def judge(run: Run, expected: dict) -> None:
             )
         else:
             cause = "the filter policy was not applied as documented (attribute filters on JSON-structured messages)"
-        name = "queue, unfiltered" if policy is None else f"queue, preset {label} {json.dumps(policy, separators=(',', ':'))}"
+        if label == CHAT:
+            cause = "CHAT_EVENTS leaves them out, or the function could not post to the chat topic (its log)"
+        if label == CHAT:
+            name = "queue, chat topic"
+        elif policy is None:
+            name = "queue, unfiltered"
+        else:
+            name = f"queue, preset {label} {json.dumps(policy, separators=(',', ':'))}"
         run.check(name, expected[label], observed, sorted(observed) == sorted(expected[label]), cause)
-    documents, invalid, leaked, attributes = 0, [], 0, 0
-    for envelopes in run.received.values():
+    documents, invalid, leaked, attributes, copies = 0, [], set(), 0, 0
+    for label, envelopes in run.received.items():
+        copies += len(envelopes) - len(events_of(envelopes))
         for envelope in envelopes:
-            leaked += TX_SECRET in envelope.get("Message", "")
+            leaked.update(leaks(envelope))
             attributes += bool(envelope.get("MessageAttributes"))
             document = document_of(envelope)
+            if label == CHAT:
+                continue
             if document is None:
                 invalid.append("a message that is not a JSON object")
                 continue
@@ -397,8 +463,20 @@ def judge(run: Run, expected: dict) -> None:
             documents > 0 and not invalid,
             "the deployed function is of another version than this schema",
         )
-    run.check("push-URL token masked in every message", "0 leaks", f"{leaked} leaks", leaked == 0, "the deployed function does not redact stream_param")
+    run.check(
+        "push-URL credentials masked in every message, subject and attribute",
+        "none shown",
+        ", ".join(sorted(leaked)) or "none shown",
+        not leaked,
+        "the deployed function does not redact stream_param as this release does",
+    )
     total = sum(len(v) for v in run.received.values())
+    if copies:
+        print(f"{copies} copies of notifications already received (SNS delivers at least once), judged once")
+    print(
+        "the e-mail and SMS renderings reach no queue: they are built from the same masked values "
+        "(the relay's tests check every rendering)"
+    )
     if run.foreign:
         print(f"{run.foreign} notifications of other streams (the stack's own traffic) arrived meanwhile, not judged")
     print(

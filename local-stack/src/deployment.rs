@@ -25,6 +25,7 @@ pub struct LocalDeployment {
     pub function: Arc<FunctionHost>,
     pub stack_name: String,
     pub topic_arn: String,
+    pub chat_topic_arn: String,
     _mapping: EventSourceMapping,
 }
 
@@ -34,10 +35,12 @@ impl LocalDeployment {
         let moto = Moto::start(&moto::server_path()).await?;
         let window = aws::Window::create(&moto.endpoint, "relay-state", 2, 5).await?;
         let cloudformation = cloudformation(&moto.endpoint);
-        // the topic first, through the stack, so that its ARN is the stack's output
-        let topic_arn = create_stack(&cloudformation, &stack_template("", window_secs)?).await?;
+        // the topics first, through the stack, so that their ARNs are the stack's outputs
+        let created = create_stack(&cloudformation, &stack_template("", window_secs)?).await?;
+        let topic_arn = created["TopicArn"].clone();
         let mut env = vec![
             ("SNS_TOPIC_ARN", topic_arn.clone()),
+            ("CHAT_TOPIC_ARN", created["ChatTopicArn"].clone()),
             ("CALLBACK_KEYS", CALLBACK_KEY.to_string()),
             ("AWS_ENDPOINT_URL", moto.endpoint.clone()),
             ("TRUST_ROOTS", "amazon".to_string()),
@@ -72,6 +75,7 @@ impl LocalDeployment {
             function,
             stack_name: STACK_NAME.to_string(),
             topic_arn,
+            chat_topic_arn: created["ChatTopicArn"].clone(),
             _mapping: mapping,
         })
     }
@@ -105,7 +109,8 @@ fn cloudformation(endpoint: &str) -> aws_sdk_cloudformation::Client {
     )
 }
 
-/// A template with the topic and the outputs the relay's template has.
+/// A template with the topics (the main one, and chat's) and the outputs the relay's
+/// template has.
 fn stack_template(callback_url: &str, window_secs: u64) -> Result<Value, BoxError> {
     let mut presets = serde_json::Map::new();
     for (name, policy) in Template::load()?.filter_presets() {
@@ -113,20 +118,25 @@ fn stack_template(callback_url: &str, window_secs: u64) -> Result<Value, BoxErro
     }
     Ok(json!({
         "AWSTemplateFormatVersion": "2010-09-09",
-        "Resources": {"Topic": {"Type": "AWS::SNS::Topic", "Properties": {"TopicName": "live-callback-relay-local"}}},
+        "Resources": {
+            "Topic": {"Type": "AWS::SNS::Topic", "Properties": {"TopicName": "live-callback-relay-local"}},
+            "ChatTopic": {"Type": "AWS::SNS::Topic", "Properties": {"TopicName": "live-callback-relay-local-chat"}}
+        },
         "Outputs": {
             "CallbackUrl": {"Value": if callback_url.is_empty() { "pending" } else { callback_url }},
             "TopicArn": {"Value": {"Ref": "Topic"}},
+            "ChatTopicArn": {"Value": {"Ref": "ChatTopic"}},
             "FilterPresets": {"Value": Value::Object(presets).to_string()},
             "ReconnectWindowSecs": {"Value": window_secs.to_string()},
         }
     }))
 }
 
+/// Creates the stack of `template` and returns its outputs.
 async fn create_stack(
     cloudformation: &aws_sdk_cloudformation::Client,
     template: &Value,
-) -> Result<String, BoxError> {
+) -> Result<std::collections::HashMap<String, String>, BoxError> {
     cloudformation
         .create_stack()
         .stack_name(STACK_NAME)
@@ -139,11 +149,11 @@ async fn create_stack(
             outputs(&cloudformation)
                 .await
                 .ok()
-                .filter(|o| o.contains_key("TopicArn"))
+                .filter(|o| o.contains_key("TopicArn") && o.contains_key("ChatTopicArn"))
         }
     })
     .await?;
-    Ok(outputs["TopicArn"].clone())
+    Ok(outputs)
 }
 
 async fn outputs(

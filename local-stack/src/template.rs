@@ -22,6 +22,25 @@ impl Template {
         &self.0["Parameters"][name]
     }
 
+    /// Whether rule `name` lets a stack with `parameters` deploy: its condition does not
+    /// apply, or every assertion holds.
+    pub fn rule_holds(&self, name: &str, parameters: &[(&str, &str)]) -> bool {
+        let rule = &self.0["Rules"][name];
+        assert!(rule.is_mapping(), "no rule {name}");
+        let holds = |v: &Value| evaluate(v, parameters) == Value::Bool(true);
+        (!rule["RuleCondition"].is_null() && !holds(&rule["RuleCondition"]))
+            || rule["Assertions"]
+                .as_sequence()
+                .into_iter()
+                .flatten()
+                .all(|a| holds(&a["Assert"]))
+    }
+
+    /// `Mappings.<map>.<key>.<value>`.
+    pub fn mapping(&self, map: &str, key: &str, value: &str) -> &Value {
+        &self.0["Mappings"][map][key][value]
+    }
+
     /// `Resources.<name>`.
     pub fn resource(&self, name: &str) -> &Value {
         &self.0["Resources"][name]
@@ -53,6 +72,53 @@ impl Template {
             .flatten()
             .filter(move |(_, r)| r["Type"].as_str() == Some(resource_type))
             .filter_map(|(id, r)| Some((id.as_str()?, r)))
+    }
+}
+
+/// What a CloudFormation rule function of `value` comes to with `parameters` (the rule
+/// functions the template uses: `Fn::And`, `Fn::Or`, `Fn::Not`, `Fn::Equals`,
+/// `Fn::Contains`, `Ref`), every parameter a string, as CloudFormation gives them to rules.
+fn evaluate(value: &Value, parameters: &[(&str, &str)]) -> Value {
+    let Value::Tagged(tagged) = value else {
+        return value.clone();
+    };
+    let args: Vec<Value> = match &tagged.value {
+        Value::Sequence(items) => items.iter().map(|v| evaluate(v, parameters)).collect(),
+        other => vec![other.clone()],
+    };
+    let text = |v: &Value| match v {
+        Value::String(s) => s.clone(),
+        Value::Number(n) => n.to_string(),
+        other => panic!("not a string: {other:?}"),
+    };
+    let truth = |v: &Value| {
+        v.as_bool()
+            .unwrap_or_else(|| panic!("not a condition: {v:?}"))
+    };
+    match tagged.tag.to_string().trim_start_matches('!') {
+        "Ref" => {
+            let name = text(&args[0]);
+            let (_, value) = parameters
+                .iter()
+                .find(|(p, _)| *p == name)
+                .unwrap_or_else(|| panic!("{name} is not given"));
+            Value::String(value.to_string())
+        }
+        "Equals" => Value::Bool(text(&args[0]) == text(&args[1])),
+        "Not" => Value::Bool(!truth(&args[0])),
+        "And" => Value::Bool(args.iter().all(truth)),
+        "Or" => Value::Bool(args.iter().any(truth)),
+        "Contains" => {
+            let needle = text(&args[1]);
+            Value::Bool(
+                args[0]
+                    .as_sequence()
+                    .unwrap()
+                    .iter()
+                    .any(|v| text(v) == needle),
+            )
+        }
+        other => panic!("rule function {other} is not known here"),
     }
 }
 

@@ -6,7 +6,7 @@ use aws_sdk_sqs::Client;
 use aws_sdk_sqs::error::DisplayErrorContext;
 
 use crate::aws::limits;
-use crate::ports::hold_queue::{Hold, HoldQueue, QueueError};
+use crate::ports::hold_queue::{HoldQueue, MAX_DELAY_SECS, QueueError};
 
 #[derive(Debug, Clone)]
 pub struct SqsHoldQueue {
@@ -43,12 +43,12 @@ impl SqsHoldQueue {
 }
 
 impl HoldQueue for SqsHoldQueue {
-    async fn park(&self, hold: &Hold, now: u64) -> Result<(), QueueError> {
-        let delay = i32::try_from(hold.delay_at(now)).unwrap_or(0);
+    async fn park(&self, message: &str, delay_secs: u64) -> Result<(), QueueError> {
+        let delay = i32::try_from(delay_secs.min(MAX_DELAY_SECS)).unwrap_or(0);
         self.client
             .send_message()
             .queue_url(&self.queue_url)
-            .message_body(hold.to_message())
+            .message_body(message)
             .delay_seconds(delay)
             .send()
             .await

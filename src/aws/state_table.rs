@@ -16,10 +16,9 @@ use md5::{Digest, Md5};
 use crate::aws::limits;
 use crate::meaning::stream_state::{Entry, History, Stream};
 use crate::ports::idempotency::{
-    CLAIM_RETENTION_SECS, Claim, IN_FLIGHT_LEASE_SECS, IdempotencyStore, StoreError,
-    published_until,
+    CLAIM_RETENTION_SECS, Claim, IdempotencyStore, StoreError, published_until,
 };
-use crate::ports::stream_log::{Appended, StreamKey, StreamLog};
+use crate::ports::stream_log::{Appended, Mark, StreamKey, StreamLog};
 
 const IN_FLIGHT: &str = "in_flight";
 const PUBLISHED: &str = "published";
@@ -111,17 +110,17 @@ fn stream_pk(key: &StreamKey) -> AttributeValue {
 }
 
 impl IdempotencyStore for StateTable {
-    async fn claim(&self, event_id: &str, now: u64) -> Result<Claim, StoreError> {
+    async fn claim(&self, event_id: &str, now: u64, lease_secs: u64) -> Result<Claim, StoreError> {
         let written = self
             .client
             .put_item()
             .table_name(&self.table)
             .item("pk", event_pk(event_id))
             .item("state", AttributeValue::S(IN_FLIGHT.into()))
-            .item("lease_until", number(now + IN_FLIGHT_LEASE_SECS))
+            .item("lease_until", number(now + lease_secs))
             .item(
                 "expires_at",
-                number(now + IN_FLIGHT_LEASE_SECS + CLAIM_RETENTION_SECS),
+                number(now + lease_secs + CLAIM_RETENTION_SECS),
             )
             .condition_expression(CLAIMABLE)
             .expression_attribute_names("#state", "state")
@@ -244,12 +243,17 @@ impl StreamLog for StateTable {
         })
     }
 
-    async fn mark_announced(&self, key: &StreamKey, drop_id: &str) -> Result<(), StoreError> {
+    async fn mark(&self, key: &StreamKey, mark: Mark<'_>) -> Result<(), StoreError> {
+        let (expression, drop_id) = match mark {
+            Mark::Announced(drop_id) => ("ADD announced :drop, #version :one", drop_id),
+            Mark::Unparked(drop_id) => ("ADD unparked :drop, #version :one", drop_id),
+            Mark::Parked(drop_id) => ("DELETE unparked :drop ADD #version :one", drop_id),
+        };
         self.client
             .update_item()
             .table_name(&self.table)
             .key("pk", stream_pk(key))
-            .update_expression("ADD announced :drop, #version :one")
+            .update_expression(expression)
             .expression_attribute_names("#version", "version")
             .expression_attribute_values(":drop", AttributeValue::Ss(vec![drop_id.into()]))
             .expression_attribute_values(":one", number(1))
@@ -272,6 +276,7 @@ impl StreamLog for StateTable {
             .collect();
         let ids: Vec<String> = compacted.entries.iter().map(Entry::id).collect();
         let announced: Vec<String> = compacted.announced.iter().cloned().collect();
+        let unparked: Vec<String> = compacted.unparked.iter().cloned().collect();
         // a string set cannot be empty: an empty one is removed
         let mut set: Vec<String> = ["#snapshot = :snapshot", "#log = :log", "#version = :next"]
             .map(String::from)
@@ -288,6 +293,7 @@ impl StreamLog for StateTable {
             .expression_attribute_names("#version", "version")
             .expression_attribute_names("#ids", "ids")
             .expression_attribute_names("#announced", "announced")
+            .expression_attribute_names("#unparked", "unparked")
             .expression_attribute_values(":seen", number(seen_version))
             .expression_attribute_values(":next", number(seen_version + 1))
             .expression_attribute_values(
@@ -295,7 +301,11 @@ impl StreamLog for StateTable {
                 AttributeValue::S(to_json(&compacted.snapshot)),
             )
             .expression_attribute_values(":log", AttributeValue::L(log));
-        for (name, values) in [("ids", ids), ("announced", announced)] {
+        for (name, values) in [
+            ("ids", ids),
+            ("announced", announced),
+            ("unparked", unparked),
+        ] {
             if values.is_empty() {
                 remove.push(format!("#{name}"));
             } else {
@@ -343,15 +353,17 @@ fn history_of(item: HashMap<String, AttributeValue>) -> Result<History, StoreErr
             .collect::<Result<Vec<_>, _>>()?,
         None => Vec::new(),
     };
-    let announced: BTreeSet<String> = item
-        .get("announced")
-        .and_then(|v| v.as_ss().ok())
-        .map(|set| set.iter().cloned().collect())
-        .unwrap_or_default();
+    let set = |name: &str| -> BTreeSet<String> {
+        item.get(name)
+            .and_then(|v| v.as_ss().ok())
+            .map(|set| set.iter().cloned().collect())
+            .unwrap_or_default()
+    };
     Ok(History {
+        announced: set("announced"),
+        unparked: set("unparked"),
         snapshot,
         entries,
-        announced,
     })
 }
 

@@ -100,10 +100,11 @@ fn require_object(body: &[u8]) -> Result<(), String> {
 }
 
 /// A decoded push or interrupt callback. `stream_param` is already redacted. Serialized,
-/// it is the canonical form of what the callback says, which its `event_id` digests.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// it is the canonical form of what the callback says, which its `event_id` digests; read
+/// back from it (only stops are stored), see [`Callback::stored`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Callback {
-    #[serde(skip)]
+    #[serde(skip, default = "stored_push")]
     pub push: PushEvent,
     /// See [`Callback::event_id`].
     #[serde(skip)]
@@ -209,6 +210,12 @@ impl Callback {
         Ok(callback)
     }
 
+    /// A stop read back from its canonical form, with its identity worked out again.
+    pub fn stored(mut stop: Callback) -> Callback {
+        stop.event_id = stop.content_id();
+        stop
+    }
+
     pub fn classification(&self) -> Classification {
         classify(self.push, self.errcode)
     }
@@ -239,6 +246,11 @@ impl Callback {
     pub fn region(&self) -> Region {
         Region::from_set_id(self.set_id)
     }
+}
+
+/// What the relay stores of a callback is a held stop.
+fn stored_push() -> PushEvent {
+    PushEvent::Interrupted
 }
 
 #[derive(Deserialize)]

@@ -2,10 +2,19 @@
 //!
 //! RTMP pushes separate pairs with `&`; other protocols and players use `;` or `,`, and an
 //! SRT push carries `streamid=#!::h=<domain>,r=<app>/<stream>,txSecret=...,txTime=...`.
-//! Which of these Tencent forwards is not documented, so every form is handled: the text
-//! is percent-decoded first (so an encoded separator or name cannot hide a pair), then
-//! every credential-bearing `name=value` is masked wherever it stands, and so is the
-//! userinfo (`user:pass@`) of any URL in it.
+//! Which of these Tencent forwards is not documented, so every form is handled, and where
+//! in doubt the text is masked. The rule, applied to the text as it came and again after
+//! each round of percent-decoding (the text is shown decoded):
+//!
+//! - the userinfo of every URL, everything between `://` and the last `@` before the next
+//!   `/`, whatever its characters, is masked;
+//! - the text is cut into pieces at `&`, `;`, `,`, `?`, `#`, `+` and white space; in a
+//!   piece, each `=` or `:` ends a name (the text since the piece's start or the previous
+//!   `=` or `:`), and after the first name that names a credential the rest of the piece is
+//!   masked, so a pair nested in a value (`cb=token=abc`) is masked like any other; a
+//!   masked value runs on to the next `&` in a query that has one, else to the next piece
+//!   with an `=`;
+//! - text still percent-encoded after four rounds is masked whole.
 
 /// Any parameter whose name contains one of these (ignoring case and everything but
 /// letters and digits) is a credential: `txSecret`, `usersig`, `access_token`, `apiKey`,
@@ -23,22 +32,30 @@ const SENSITIVE_NAME_PARTS: [&str; 8] = [
 /// Characters that end a `name=value` pair in the forms above, `?`/`#`, which start a
 /// query or an SRT stream id, and `+`, form-encoding's space.
 const SEPARATORS: [char; 6] = ['&', ';', ',', '?', '#', '+'];
+/// What ends a name within a piece: `name=value`, and `name:value` (headers, JSON).
+const NAME_ENDS: [char; 2] = ['=', ':'];
 /// How many rounds of percent-encoding are undone; text encoded deeper is masked whole.
 const MAX_DECODE_ROUNDS: usize = 4;
 pub const MASK: &str = "***";
 
 /// `stream_param` with every credential masked (shown percent-decoded when it was encoded).
 pub fn redact_stream_param(raw: &str) -> String {
-    // A URL's password may hold encoded separators (`%2F`, `%26`, ...): its userinfo is
-    // masked before each round of decoding could cut it short.
-    let mut text = mask_userinfo(raw);
-    for _ in 0..=MAX_DECODE_ROUNDS {
+    let mut text = mask(raw);
+    for _ in 0..MAX_DECODE_ROUNDS {
         match percent_decode(&text) {
-            Some(decoded) => text = mask_userinfo(&decoded),
-            None => return mask_pairs(&text),
+            Some(decoded) => text = mask(&decoded),
+            None => return text,
         }
     }
-    MASK.to_string()
+    match percent_decode(&text) {
+        Some(_) => MASK.to_string(),
+        None => text,
+    }
+}
+
+/// One round's masking: URLs' userinfo, then credential-named values.
+fn mask(text: &str) -> String {
+    mask_pairs(&mask_userinfo(text))
 }
 
 /// One round of percent-decoding, or `None` if the text has no valid escape.
@@ -81,10 +98,24 @@ fn is_sensitive(name: &str) -> bool {
     SENSITIVE_NAME_PARTS.iter().any(|part| name.contains(part))
 }
 
-/// Masks the value of every sensitive pair. In a query whose pairs are separated by `&`,
-/// a value runs to the next `&` (`token=ab,cd=ef&x=1` hides `ab,cd=ef`); otherwise to the
-/// next piece with an `=` (`txSecret=a,b,txTime=1` hides `a` and `b`). A sensitive name
-/// followed by spaces before its `=` (`txSecret = a`) is a pair too.
+/// Where the value of the first credential-named name of `piece` starts: just past the
+/// `=` or `:` that ends that name.
+fn credential_value_at(piece: &str) -> Option<usize> {
+    let mut name_start = 0;
+    for (at, c) in piece.char_indices() {
+        if NAME_ENDS.contains(&c) {
+            if is_sensitive(&piece[name_start..at]) {
+                return Some(at + 1);
+            }
+            name_start = at + 1;
+        }
+    }
+    None
+}
+
+/// Masks the value of every credential-named name (see the module's rule). A sensitive
+/// name followed by spaces before its `=` (`txSecret = a`, `cb=txSecret = a`) is a pair
+/// too.
 fn mask_pairs(text: &str) -> String {
     let ampersand_query = text.contains('&');
     let mut out = String::with_capacity(text.len());
@@ -95,19 +126,15 @@ fn mask_pairs(text: &str) -> String {
             Some((at, c)) if is_separator(c) => piece.split_at(at),
             _ => (piece, ""),
         };
-        let pair = body.split_once('=');
-        let names_a_credential = match pair {
-            Some(("", _)) => bare_sensitive_name,
-            Some((name, _)) => is_sensitive(name),
-            None => false,
-        };
-        if masking && (ampersand_query || pair.is_none()) {
+        let has_pair = body.contains('=');
+        if masking && (ampersand_query || !has_pair) {
             if !body.is_empty() {
                 out.push_str(MASK);
             }
-        } else if let (true, Some((name, _))) = (names_a_credential, pair) {
-            out.push_str(name);
-            out.push('=');
+        } else if let Some(at) = credential_value_at(body)
+            .or_else(|| (bare_sensitive_name && body.starts_with('=')).then_some(1))
+        {
+            out.push_str(&body[..at]);
             out.push_str(MASK);
             masking = true;
         } else {
@@ -115,8 +142,10 @@ fn mask_pairs(text: &str) -> String {
             masking = false;
         }
         if !body.is_empty() {
+            // a piece that ends in a credential's name, then spaces: `cb=txSecret = x`
+            let last_name = body.rsplit(NAME_ENDS).next().unwrap_or(body);
             bare_sensitive_name =
-                pair.is_none() && is_sensitive(body) && separator.chars().all(char::is_whitespace);
+                is_sensitive(last_name) && separator.chars().all(char::is_whitespace);
         }
         if separator == "&" {
             masking = false;
@@ -127,16 +156,15 @@ fn mask_pairs(text: &str) -> String {
     out
 }
 
-/// Masks `user:password@` in every `scheme://user:password@host` of the text.
+/// Masks the userinfo of every URL: from `://` to the last `@` before the next `/`, whatever
+/// lies between (a password may hold any character; erring on the side of masking).
 fn mask_userinfo(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
     while let Some(at) = rest.find("://") {
         let (before, after) = rest.split_at(at + 3);
         out.push_str(before);
-        let authority_end = after
-            .find(|c: char| matches!(c, '/' | '?' | '#') || is_separator(c))
-            .unwrap_or(after.len());
+        let authority_end = after.find('/').unwrap_or(after.len());
         match after[..authority_end].rfind('@') {
             Some(userinfo_end) => {
                 out.push_str(MASK);
@@ -219,7 +247,12 @@ mod tests {
         );
         assert_eq!(
             redact_stream_param("token=ab%2Ccd%3Def&x=1"),
-            "token=***,***&x=1"
+            "token=***&x=1",
+            "masked before the decoding splits it"
+        );
+        assert_eq!(
+            redact_stream_param("txSecret=ab%26cd&x=1"),
+            "txSecret=***&x=1"
         );
         assert_eq!(
             redact_stream_param("h=d,txSecret=ab,cd,txTime=1"),
@@ -238,6 +271,10 @@ mod tests {
         assert_eq!(redact_stream_param("h= txSecret=abc"), "h= txSecret=***");
         assert_eq!(redact_stream_param("txSecret  =abc"), "txSecret  =***");
         assert_eq!(redact_stream_param("txSecret a=1 =x"), "txSecret a=1 =x");
+        assert_eq!(
+            redact_stream_param("cb=txSecret = abc"),
+            "cb=txSecret =*** ***"
+        );
         assert_eq!(redact_stream_param("a=1+txSecret=abc"), "a=1+txSecret=***");
         assert_eq!(
             redact_stream_param("a=1%20txSecret%3Dabc"),
@@ -267,6 +304,68 @@ mod tests {
                 "{raw}"
             );
         }
+    }
+
+    #[test]
+    fn a_credential_nested_in_a_value_is_hidden_at_any_depth_and_encoding() {
+        assert_eq!(redact_stream_param("cb=token=abc&x=1"), "cb=token=***&x=1");
+        assert_eq!(
+            redact_stream_param("a=b=c=apikey=abc,d=1"),
+            "a=b=c=apikey=***,d=1"
+        );
+        assert_eq!(
+            redact_stream_param("origin=txSecret%3Dd41d8cd9%26txTime%3D65A0B1C2&x=1"),
+            "origin=txSecret=***&txTime=65A0B1C2&x=1"
+        );
+        assert_eq!(
+            redact_stream_param("cb=https%3A%2F%2Fhooks.example.com%2Fx%3Fsig%3Dabc%26y%3D1"),
+            "cb=https://hooks.example.com/x?sig=***&y=1"
+        );
+        assert_eq!(
+            redact_stream_param("cb=%2574oken%253Dabc"),
+            "cb=token=***",
+            "twice encoded"
+        );
+        assert_eq!(
+            redact_stream_param("h=Authorization:Bearer,x=1"),
+            "h=Authorization:***,x=1"
+        );
+        assert_eq!(
+            redact_stream_param("d={\"token\":\"abc\"}"),
+            "d={\"token\":***"
+        );
+    }
+
+    #[test]
+    fn userinfo_of_any_characters_is_hidden() {
+        for userinfo in [
+            "pusher:a,b",
+            "pusher:a;b",
+            "pusher:a+b",
+            "pusher:a b",
+            "pusher:a&b",
+            "pusher:a=b",
+            "pusher:a@b",
+            "pusher:a?b",
+            "pusher:a#b",
+            "pusher:a:b",
+            "p:a&token=b",
+        ] {
+            let raw = format!("relay=rtmp://{userinfo}@live.example.com/live/s&x=1");
+            assert_eq!(
+                redact_stream_param(&raw),
+                "relay=rtmp://***@live.example.com/live/s&x=1",
+                "{raw}"
+            );
+        }
+        assert_eq!(
+            redact_stream_param("relay=rtmp://u:p&q@host&x=1"),
+            "relay=rtmp://***@host&x=1"
+        );
+        assert_eq!(
+            redact_stream_param("a=rtmp://host1&b=rtmp://u:p@host2/x"),
+            "a=rtmp://host1&b=rtmp://***@host2/x"
+        );
     }
 
     #[test]

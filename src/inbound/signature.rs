@@ -1,10 +1,14 @@
-//! Tencent's callback signature: `sign = hex(MD5(key + t))`, `t` being the expiry time.
+//! Tencent's callback signature: `sign = hex(MD5(key + t))`, `t` being the expiry time;
+//! and the relay's own seal on what it stores of a verified callback (a held drop), so
+//! that it can be trusted again when it comes back without keeping the `sign`.
 
 use std::fmt;
 
+use hmac::{Hmac, KeyInit, Mac};
 use md5::{Digest, Md5};
 use serde_json::Value;
 use serde_json::value::RawValue;
+use sha2::Sha256;
 
 /// Why a callback's `t` / `sign` pair was refused. Never carries the `sign` or a key.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -44,6 +48,14 @@ impl<T> Authentic<T> {
     }
 
     /// Transforms the verified value, keeping the proof of verification.
+    pub fn map<U>(self, f: impl FnOnce(T) -> U) -> Authentic<U> {
+        Authentic {
+            value: f(self.value),
+            accepted_until: self.accepted_until,
+        }
+    }
+
+    /// Transforms the verified value, keeping the proof of verification.
     pub fn try_map<U, E>(self, f: impl FnOnce(T) -> Result<U, E>) -> Result<Authentic<U>, E> {
         let accepted_until = self.accepted_until;
         f(self.value).map(|value| Authentic {
@@ -53,10 +65,21 @@ impl<T> Authentic<T> {
     }
 }
 
-/// Checks `t` and `sign` against the configured keys and the clock passed in.
+/// Why stored content was not vouched for by its seal.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("the seal is not one of this relay's callback keys over this content")]
+pub struct SealError;
+
+/// What a seal key is derived for: a seal is never a `sign`, nor any other MAC of the key.
+const SEAL_CONTEXT: &[u8] = b"live-callback-relay seal v1";
+
+/// Checks `t` and `sign` against the configured keys and the clock passed in, and seals
+/// and unseals what the relay stores with keys derived from them.
 #[derive(Clone)]
 pub struct Verifier {
     keys: Vec<String>,
+    /// HMAC-SHA256 of [`SEAL_CONTEXT`] under each key, in the keys' order.
+    seal_keys: Vec<[u8; 32]>,
     clock_skew_secs: u64,
     max_validity_secs: u64,
 }
@@ -73,10 +96,49 @@ impl fmt::Debug for Verifier {
 
 impl Verifier {
     pub fn new(keys: Vec<String>, clock_skew_secs: u64, max_validity_secs: u64) -> Self {
+        let seal_keys = keys
+            .iter()
+            .map(|key| hmac_sha256(key.as_bytes(), SEAL_CONTEXT))
+            .collect();
         Self {
             keys,
+            seal_keys,
             clock_skew_secs,
             max_validity_secs,
+        }
+    }
+
+    /// The seal of `content` (64 hex digits), under the newest key (the last configured):
+    /// it outlives the older keys of a rotation.
+    pub fn seal(&self, content: &[u8]) -> String {
+        let key = self.seal_keys.last().map_or(&[0u8; 32][..], |k| &k[..]);
+        hex::encode(hmac_sha256(key, content))
+    }
+
+    /// Vouches for `value`, read from `content`, if `seal` is the seal of `content` under
+    /// any configured key (compared in constant time): a value the relay verified once and
+    /// sealed, acceptable as a callback until `accepted_until`.
+    pub fn unseal<T>(
+        &self,
+        value: T,
+        content: &[u8],
+        seal: &str,
+        accepted_until: u64,
+    ) -> Result<Authentic<T>, SealError> {
+        let mut tag = [0u8; 32];
+        hex::decode_to_slice(seal, &mut tag).map_err(|_| SealError)?;
+        let matches = self.seal_keys.iter().fold(false, |found, key| {
+            let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("HMAC takes any key");
+            mac.update(content);
+            found | mac.verify_slice(&tag).is_ok()
+        });
+        if matches {
+            Ok(Authentic {
+                value,
+                accepted_until,
+            })
+        } else {
+            Err(SealError)
         }
     }
 
@@ -128,6 +190,12 @@ impl Verifier {
 /// The `sign` Tencent sends for `key` and expiry `t`: 32 lowercase hex digits.
 pub fn sign(key: &str, t: u64) -> String {
     hex::encode(digest(key, &t.to_string()))
+}
+
+fn hmac_sha256(key: &[u8], message: &[u8]) -> [u8; 32] {
+    let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("HMAC takes any key");
+    mac.update(message);
+    mac.finalize().into_bytes().into()
 }
 
 fn digest(key: &str, t_digits: &str) -> [u8; 16] {
@@ -376,9 +444,55 @@ mod tests {
     }
 
     #[test]
+    fn a_seal_vouches_for_its_content_under_any_configured_key_and_nothing_else() {
+        let old = verifier(&["old-key"]);
+        let rotating = verifier(&["old-key", KEY]);
+        let content = br#"{"deadline":1}"#;
+        let sealed_old = old.seal(content);
+        let sealed_new = rotating.seal(content);
+        assert_ne!(sealed_old, sealed_new, "sealed under the newest key");
+        assert_eq!(sealed_new, verifier(&[KEY]).seal(content));
+        assert_eq!(sealed_new.len(), 64);
+        for seal in [&sealed_old, &sealed_new] {
+            let opened = rotating.unseal("v", content, seal, 42).unwrap();
+            assert_eq!((*opened.get(), opened.accepted_until()), ("v", 42));
+        }
+        assert_eq!(
+            verifier(&[KEY]).unseal((), content, &sealed_old, 0),
+            Err(SealError)
+        );
+        assert_eq!(
+            rotating.unseal((), br#"{"deadline":2}"#, &sealed_new, 0),
+            Err(SealError)
+        );
+        let mut flipped = sealed_new.clone();
+        flipped.replace_range(0..1, if &sealed_new[..1] == "0" { "1" } else { "0" });
+        for bad in [&flipped[..], &sealed_new[..63], "", "zz", &sign(KEY, T)] {
+            assert_eq!(
+                rotating.unseal((), content, bad, 0),
+                Err(SealError),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_seal_is_not_a_sign_nor_a_plain_mac_of_the_key() {
+        let v = verifier(&[KEY]);
+        let t = T.to_string();
+        assert_ne!(&v.seal(t.as_bytes())[..32], sign(KEY, T));
+        assert_ne!(
+            v.seal(t.as_bytes()),
+            hex::encode(hmac_sha256(KEY.as_bytes(), t.as_bytes()))
+        );
+    }
+
+    #[test]
     fn debug_output_hides_the_keys() {
-        let shown = format!("{:?}", verifier(&[KEY]));
+        let v = verifier(&[KEY]);
+        let shown = format!("{v:?}");
         assert!(!shown.contains(KEY), "{shown}");
+        assert!(!shown.contains(&hex::encode(v.seal_keys[0])), "{shown}");
         assert!(shown.contains("1 redacted"), "{shown}");
     }
 }

@@ -6,8 +6,10 @@
 //! of it. An abnormal stop is held until its deadline; if the stream comes back first
 //! (a new push starts, or a stop of a push whose start was missed shows it did) the drop
 //! was a blip and is announced as resumed, never as a drop. Otherwise the expiry of the
-//! hold announces it, and the next push announces the recovery. For each drop exactly
-//! one of {resumed} or {stopped abnormally, then recovered} is ever decided.
+//! hold announces it, and the next push announces the recovery; a stream that comes back
+//! after the deadline before the hold does (a hold late, or never parked) announces the
+//! drop late and its recovery at once. For each drop exactly one of {resumed} or
+//! {stopped abnormally, then recovered} is ever decided.
 
 use std::collections::BTreeSet;
 
@@ -182,6 +184,11 @@ pub struct DropFacts {
     pub at: u64,
     pub reason: Reason,
     pub errcode: i64,
+    /// When the push that dropped had started (Tencent's clock).
+    pub started_at: u64,
+    /// When the relay received the stop, and until when it held it (its clock).
+    pub held_at: u64,
+    pub deadline: u64,
 }
 
 impl From<&Drop> for DropFacts {
@@ -192,12 +199,15 @@ impl From<&Drop> for DropFacts {
             at: drop.at,
             reason: drop.reason,
             errcode: drop.errcode,
+            started_at: drop.started_at,
+            held_at: drop.held_at,
+            deadline: drop.deadline,
         }
     }
 }
 
 /// What to tell subscribers. Every notice is about the callback the input came from,
-/// except [`Notice::Announced`], which is about the held stop.
+/// except [`Notice::Announced`] and [`Notice::Overdue`], which are about the held stop.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Notice {
     Started,
@@ -221,6 +231,13 @@ pub enum Notice {
     },
     /// The held drop, announced when its hold came due.
     Announced {
+        held_for_secs: u64,
+    },
+    /// The held drop, announced late by the stream coming back after its deadline: its
+    /// hold never came due (it was never parked, or is still on its way). Told before the
+    /// recovery that follows it.
+    Overdue {
+        drop: DropFacts,
         held_for_secs: u64,
     },
 }
@@ -335,22 +352,32 @@ impl Stream {
         Stream { phase, recent }
     }
 
-    /// What the stream coming back at `came_back` (Tencent's clock, when known) tells
-    /// about the drop it had open.
-    fn resolution(&self, came_back: Option<u64>, implicit: bool) -> Option<Notice> {
+    /// What the stream coming back at `came_back` (Tencent's clock, when known), received
+    /// at `received` (the relay's), tells about the drop it had open: a drop still held is
+    /// resumed, unless its deadline has passed (its hold did not come back in time: the drop
+    /// outlasted the window), when it is announced late and recovered.
+    fn resolution(&self, came_back: Option<u64>, implicit: bool, received: u64) -> Vec<Notice> {
         let since = |drop: &Drop| came_back.map(|at| at.saturating_sub(drop.at));
+        let recovered = |drop: &Drop| Notice::Recovered {
+            drop: drop.into(),
+            downtime_secs: since(drop),
+            implicit,
+        };
         match &self.phase {
-            Phase::Held { drop } => Some(Notice::Resumed {
+            Phase::Held { drop } if received >= drop.deadline => vec![
+                Notice::Overdue {
+                    drop: drop.into(),
+                    held_for_secs: received.saturating_sub(drop.held_at),
+                },
+                recovered(drop),
+            ],
+            Phase::Held { drop } => vec![Notice::Resumed {
                 drop: drop.into(),
                 gap_secs: since(drop),
                 implicit,
-            }),
-            Phase::Down { drop, .. } => Some(Notice::Recovered {
-                drop: drop.into(),
-                downtime_secs: since(drop),
-                implicit,
-            }),
-            Phase::Idle | Phase::Live { .. } | Phase::Stopped { .. } => None,
+            }],
+            Phase::Down { drop, .. } => vec![recovered(drop)],
+            Phase::Idle | Phase::Live { .. } | Phase::Stopped { .. } => Vec::new(),
         }
     }
 }
@@ -358,13 +385,13 @@ impl Stream {
 /// The decision for `entry` on a stream in state `state`.
 pub fn step(state: &Stream, entry: &Entry) -> Decision {
     match &entry.input {
-        Input::Start(start) => on_start(state, start),
+        Input::Start(start) => on_start(state, start, entry.received),
         Input::Stop(stop) => on_stop(state, stop, entry.received),
         Input::Expire { drop_id } => on_expire(state, drop_id, entry.received),
     }
 }
 
-fn on_start(state: &Stream, start: &Start) -> Decision {
+fn on_start(state: &Stream, start: &Start, received: u64) -> Decision {
     match (state.relation(&start.sequence, start.at), &state.phase) {
         (Relation::Current, Phase::Live { push }) => match &push.start_id {
             Some(id) if *id == start.id => Decision::unchanged(state, Outcome::Duplicate),
@@ -376,9 +403,10 @@ fn on_start(state: &Stream, start: &Start) -> Decision {
         },
         (Relation::Current | Relation::Past, _) => Decision::unchanged(state, Outcome::Stale),
         (Relation::New, _) => {
-            let notice = state
-                .resolution(Some(start.at), false)
-                .unwrap_or(Notice::Started);
+            let mut notices = state.resolution(Some(start.at), false, received);
+            if notices.is_empty() {
+                notices.push(Notice::Started);
+            }
             let push = Push {
                 sequence: start.sequence.clone(),
                 started_at: start.at,
@@ -386,7 +414,7 @@ fn on_start(state: &Stream, start: &Start) -> Decision {
             };
             Decision {
                 next: state.with(Phase::Live { push }, Some(&start.sequence)),
-                effects: vec![Effect::Publish(notice)],
+                effects: notices.into_iter().map(Effect::Publish).collect(),
                 outcome: Outcome::Applied,
             }
         }
@@ -465,7 +493,7 @@ fn on_stop(state: &Stream, stop: &Stop, received: u64) -> Decision {
             // back; resolve what was open as that start would have, then stop it.
             let implied = stop.implied_start();
             let came_back = stop.push_duration_ms.map(|_| implied);
-            let resolution = state.resolution(came_back, true);
+            let resolution = state.resolution(came_back, true, received);
             let push = Push {
                 sequence: stop.sequence.clone(),
                 started_at: implied,
@@ -473,15 +501,15 @@ fn on_stop(state: &Stream, stop: &Stop, received: u64) -> Decision {
             };
             let started = state.with(Phase::Live { push }, Some(&stop.sequence));
             let mut decision = on_stop(&started, stop, received);
-            if let Some(notice) = resolution {
-                // parking the new drop first: it must not wait on a publish that may fail
-                let parks = decision
-                    .effects
-                    .iter()
-                    .filter(|e| matches!(e, Effect::Hold { .. }))
-                    .count();
-                decision.effects.insert(parks, Effect::Publish(notice));
-            }
+            // parking the new drop first: it must not wait on a publish that may fail
+            let parks = decision
+                .effects
+                .iter()
+                .filter(|e| matches!(e, Effect::Hold { .. }))
+                .count();
+            decision
+                .effects
+                .splice(parks..parks, resolution.into_iter().map(Effect::Publish));
             decision
         }
     }
@@ -525,6 +553,9 @@ pub struct History {
     pub snapshot: Stream,
     pub entries: Vec<Entry>,
     pub announced: BTreeSet<String>,
+    /// Drops whose hold could not be parked when their stop was first recorded: Tencent's
+    /// retry parks it, and that park is the hold's first.
+    pub unparked: BTreeSet<String>,
 }
 
 impl History {
@@ -567,8 +598,8 @@ impl History {
     /// expiry that announces a drop whose announcement is not recorded as published (SQS
     /// delivers its hold again, until it is announced). Past [`MAX_ENTRIES`], callbacks
     /// are folded down to `keep` all the same, but never such an expiry: a drop is not
-    /// lost. The announcements kept are those of the drops the compacted history still
-    /// refers to.
+    /// lost. The announcements (and the failed parks) kept are those of the drops the
+    /// compacted history still refers to.
     pub fn compacted(&self, keep: usize, now: u64) -> History {
         let mut fold = self.entries.len().saturating_sub(keep);
         let mut snapshot = self.snapshot.clone();
@@ -593,16 +624,18 @@ impl History {
                     Input::Start(_) => false,
                 })
         };
-        let announced = self
-            .announced
-            .iter()
-            .filter(|drop_id| referred(drop_id))
-            .cloned()
-            .collect();
+        let kept = |drops: &BTreeSet<String>| {
+            drops
+                .iter()
+                .filter(|drop_id| referred(drop_id))
+                .cloned()
+                .collect()
+        };
         History {
+            announced: kept(&self.announced),
+            unparked: kept(&self.unparked),
             snapshot,
             entries,
-            announced,
         }
     }
 

@@ -54,11 +54,13 @@ impl Telling {
         };
         match notice {
             Notice::Started | Notice::Stopped | Notice::Dropped => plain,
-            Notice::Announced { held_for_secs } => Telling {
-                event: Event::StoppedAbnormally,
-                held_for_secs: Some(*held_for_secs),
-                ..plain
-            },
+            Notice::Announced { held_for_secs } | Notice::Overdue { held_for_secs, .. } => {
+                Telling {
+                    event: Event::StoppedAbnormally,
+                    held_for_secs: Some(*held_for_secs),
+                    ..plain
+                }
+            }
             Notice::Resumed {
                 drop,
                 gap_secs,

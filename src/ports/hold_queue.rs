@@ -1,37 +1,51 @@
 //! Where a held drop waits for its deadline: an SQS queue with delayed messages in
-//! production, memory in tests. A hold carries the stop's body as it arrived, so that
-//! when it comes due the callback is verified again, as it was when it was parked.
+//! production, memory in tests. A hold carries the stop as the relay decoded it (push-URL
+//! credentials masked, neither `t` nor `sign`), sealed by the relay (see
+//! [`Verifier::seal`](crate::inbound::signature::Verifier::seal)), so that what comes back
+//! is trusted again without anything stored being able to authenticate a callback.
 
 use std::future::Future;
 use std::sync::Mutex;
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize};
 
+use crate::inbound::callback::Callback;
 use crate::outbound::sanitize::escape_noncharacters;
 
 /// SQS delays a message at most 15 minutes; a longer window parks the hold again for
 /// the rest when it comes back early.
 pub const MAX_DELAY_SECS: u64 = 900;
+/// The version of the sealed message format (1 was the callback's body as it arrived).
+pub const MESSAGE_VERSION: u32 = 2;
 
-/// The message a held drop is parked as.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// A held drop.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Hold {
-    /// When this body was verified, the relay's clock: it is verified again as of then.
-    pub verified_at: u64,
     /// When the hold comes due, the relay's clock.
     pub deadline: u64,
-    /// The stop callback's body, as it arrived.
-    pub body: String,
+    /// Until when the stop would still be accepted as a callback.
+    pub accepted_until: u64,
+    /// The announcement is already published, and only its record is left to write: a
+    /// hold handed back to the queue when the state table refused the record.
+    #[serde(default)]
+    pub published: bool,
+    /// The stop, as decoded and masked.
+    #[serde(deserialize_with = "stored_stop")]
+    pub stop: Callback,
+}
+
+fn stored_stop<'de, D: Deserializer<'de>>(d: D) -> Result<Callback, D::Error> {
+    Callback::deserialize(d).map(Callback::stored)
 }
 
 impl Hold {
-    /// As the queue's message body: JSON, with the two noncharacters SQS refuses escaped.
-    pub fn to_message(&self) -> String {
-        escape_noncharacters(serde_json::to_string(self).expect("strings always serialize"))
+    /// What is sealed and carried: the hold as JSON.
+    pub fn content(&self) -> String {
+        serde_json::to_string(self).expect("a hold of strings and integers always serializes")
     }
 
-    pub fn from_message(text: &str) -> Result<Hold, serde_json::Error> {
-        serde_json::from_str(text)
+    pub fn from_content(content: &str) -> Result<Hold, serde_json::Error> {
+        serde_json::from_str(content)
     }
 
     /// How long to delay the message at `now` so that it comes back at the deadline, or
@@ -41,19 +55,75 @@ impl Hold {
     }
 }
 
+/// A message of the hold queue.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Message {
+    /// A hold's content and the seal that vouches for it.
+    Sealed { content: String, seal: String },
+    /// A hold parked by a release before the seal: the stop's body as it arrived.
+    Unsealed { deadline: u64, body: String },
+}
+
+#[derive(Serialize, Deserialize)]
+struct SealedWire {
+    v: u32,
+    hold: String,
+    seal: String,
+}
+
+#[derive(Deserialize)]
+struct UnsealedWire {
+    deadline: u64,
+    body: String,
+}
+
+impl Message {
+    /// The queue's message body: JSON, with the two noncharacters SQS refuses escaped.
+    pub fn sealed(content: String, seal: String) -> String {
+        let wire = SealedWire {
+            v: MESSAGE_VERSION,
+            hold: content,
+            seal,
+        };
+        escape_noncharacters(serde_json::to_string(&wire).expect("strings always serialize"))
+    }
+
+    pub fn read(text: &str) -> Result<Message, String> {
+        if let Ok(wire) = serde_json::from_str::<SealedWire>(text) {
+            return match wire.v {
+                MESSAGE_VERSION => Ok(Message::Sealed {
+                    content: wire.hold,
+                    seal: wire.seal,
+                }),
+                other => Err(format!("message version {other} is not {MESSAGE_VERSION}")),
+            };
+        }
+        serde_json::from_str::<UnsealedWire>(text)
+            .map(|wire| Message::Unsealed {
+                deadline: wire.deadline,
+                body: wire.body,
+            })
+            .map_err(|_| "neither a sealed hold nor one of an earlier release".into())
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("hold queue failed: {0}")]
 pub struct QueueError(pub String);
 
 pub trait HoldQueue: Send + Sync {
-    /// Parks `hold` until its deadline (or for the longest delay the queue allows).
-    fn park(&self, hold: &Hold, now: u64) -> impl Future<Output = Result<(), QueueError>> + Send;
+    /// Parks `message` for `delay_secs` (at most [`MAX_DELAY_SECS`]).
+    fn park(
+        &self,
+        message: &str,
+        delay_secs: u64,
+    ) -> impl Future<Output = Result<(), QueueError>> + Send;
 }
 
 /// An in-memory queue that records what is parked, for tests and benchmarks.
 #[derive(Debug, Default)]
 pub struct MemoryHoldQueue {
-    parked: Mutex<Vec<(Hold, u64)>>,
+    parked: Mutex<Vec<(String, u64)>>,
     failing: Mutex<bool>,
 }
 
@@ -63,15 +133,15 @@ impl MemoryHoldQueue {
     }
 
     /// What was parked, with its delay, in order.
-    pub fn parked(&self) -> Vec<(Hold, u64)> {
+    pub fn parked(&self) -> Vec<(String, u64)> {
         self.parked.lock().expect("not poisoned").clone()
     }
 
-    /// Takes every parked hold out of the queue.
-    pub fn take(&self) -> Vec<Hold> {
+    /// Takes every parked message out of the queue.
+    pub fn take(&self) -> Vec<String> {
         std::mem::take(&mut *self.parked.lock().expect("not poisoned"))
             .into_iter()
-            .map(|(hold, _)| hold)
+            .map(|(message, _)| message)
             .collect()
     }
 
@@ -81,14 +151,14 @@ impl MemoryHoldQueue {
 }
 
 impl HoldQueue for MemoryHoldQueue {
-    async fn park(&self, hold: &Hold, now: u64) -> Result<(), QueueError> {
+    async fn park(&self, message: &str, delay_secs: u64) -> Result<(), QueueError> {
         if *self.failing.lock().expect("not poisoned") {
             return Err(QueueError("the memory queue is set to fail".into()));
         }
         self.parked
             .lock()
             .expect("not poisoned")
-            .push((hold.clone(), hold.delay_at(now)));
+            .push((message.to_string(), delay_secs.min(MAX_DELAY_SECS)));
         Ok(())
     }
 }
@@ -96,25 +166,74 @@ impl HoldQueue for MemoryHoldQueue {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::inbound;
+    use crate::inbound::signature::{Verifier, sign};
+    use serde_json::{Value, json};
+
+    const STOP: &str = include_str!("../../tests/fixtures/seed_push_interrupt.json");
+
+    fn stop(changes: Value) -> Callback {
+        let mut body: Value = serde_json::from_str(STOP).unwrap();
+        for (k, v) in changes.as_object().unwrap() {
+            body[k] = v.clone();
+        }
+        body["sign"] = json!(sign("k", body["t"].as_u64().unwrap()));
+        let verifier = Verifier::new(vec!["k".into()], 300, 600);
+        inbound::read(body.to_string().as_bytes(), &verifier, 1_703_731_700)
+            .unwrap()
+            .unwrap()
+            .get()
+            .clone()
+    }
 
     #[test]
-    fn a_hold_travels_as_sqs_safe_json_and_comes_back_whole() {
+    fn a_hold_travels_as_sqs_safe_json_and_comes_back_whole_with_its_identity() {
         let hold = Hold {
-            verified_at: 100,
             deadline: 160,
-            body: "{\"stream_id\":\"a\u{ffff}\\\"b\"}".into(),
+            accepted_until: 900,
+            published: false,
+            stop: stop(json!({"stream_id": "a\u{ffff}\"b", "errcode": 13})),
         };
-        let message = hold.to_message();
+        let message = Message::sealed(hold.content(), "ab".repeat(32));
         assert!(!message.contains('\u{ffff}'));
-        assert_eq!(Hold::from_message(&message).unwrap(), hold);
+        let Ok(Message::Sealed { content, seal }) = Message::read(&message) else {
+            panic!("{message}")
+        };
+        assert_eq!(seal, "ab".repeat(32));
+        assert_eq!(content, hold.content());
+        let back = Hold::from_content(&content).unwrap();
+        assert_eq!(back, hold);
+        assert_eq!(back.stop.event_id, hold.stop.event_id);
+        assert!(!back.stop.event_id.is_empty());
+    }
+
+    #[test]
+    fn a_hold_of_an_earlier_release_is_read_as_unsealed_and_anything_else_is_refused() {
+        assert_eq!(
+            Message::read(r#"{"verified_at":1,"deadline":2,"body":"{}"}"#),
+            Ok(Message::Unsealed {
+                deadline: 2,
+                body: "{}".into()
+            })
+        );
+        for text in [
+            "",
+            "{}",
+            "[]",
+            r#"{"v":3,"hold":"{}","seal":""}"#,
+            r#"{"deadline":2}"#,
+        ] {
+            assert!(Message::read(text).is_err(), "{text}");
+        }
     }
 
     #[test]
     fn a_delay_never_exceeds_what_sqs_allows() {
         let hold = |deadline| Hold {
-            verified_at: 0,
             deadline,
-            body: String::new(),
+            accepted_until: 0,
+            published: false,
+            stop: stop(json!({})),
         };
         assert_eq!(hold(60).delay_at(0), 60);
         assert_eq!(hold(1_800).delay_at(0), 900);

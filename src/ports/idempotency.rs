@@ -5,8 +5,8 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::sync::Mutex;
 
-/// How long a claim protects an event that is being published; past it, a retry may take
-/// over (the function that held it crashed or timed out).
+/// How long a claim protects a callback's event that is being published; past it,
+/// Tencent's retry (a minute later) may take over (the function that held it crashed).
 pub const IN_FLIGHT_LEASE_SECS: u64 = 30;
 /// How long a published claim is kept at least: Tencent retries for about 12 minutes.
 pub const CLAIM_RETENTION_SECS: u64 = 3_600;
@@ -26,10 +26,13 @@ pub enum Claim {
 pub struct StoreError(pub String);
 
 pub trait IdempotencyStore: Send + Sync {
+    /// Claims `event_id` for `lease_secs`, unless it is published or another claim's lease
+    /// has not ended.
     fn claim(
         &self,
         event_id: &str,
         now: u64,
+        lease_secs: u64,
     ) -> impl Future<Output = Result<Claim, StoreError>> + Send;
     /// Marks an owned event published. It is remembered for the store's retention window
     /// and, whatever that is, until `accepted_until`: as long as a replay of the same
@@ -73,7 +76,7 @@ impl MemoryStore {
 }
 
 impl IdempotencyStore for MemoryStore {
-    async fn claim(&self, event_id: &str, now: u64) -> Result<Claim, StoreError> {
+    async fn claim(&self, event_id: &str, now: u64, lease_secs: u64) -> Result<Claim, StoreError> {
         let mut entries = self.entries.lock().expect("not poisoned");
         let claim = match entries.get(event_id) {
             Some(Entry::Published { expires_at }) if *expires_at >= now => Claim::AlreadyPublished,
@@ -84,7 +87,7 @@ impl IdempotencyStore for MemoryStore {
             entries.insert(
                 event_id.to_string(),
                 Entry::InFlight {
-                    lease_until: now + IN_FLIGHT_LEASE_SECS,
+                    lease_until: now + lease_secs,
                 },
             );
         }
@@ -122,47 +125,74 @@ mod tests {
     #[tokio::test]
     async fn a_published_event_is_remembered_for_the_retention_window() {
         let store = MemoryStore::new(3600);
-        assert_eq!(store.claim("s-stop", 100).await, Ok(Claim::Owned));
+        assert_eq!(
+            store.claim("s-stop", 100, IN_FLIGHT_LEASE_SECS).await,
+            Ok(Claim::Owned)
+        );
         store.complete("s-stop", 101, 700).await.unwrap();
         assert_eq!(
-            store.claim("s-stop", 102).await,
+            store.claim("s-stop", 102, IN_FLIGHT_LEASE_SECS).await,
             Ok(Claim::AlreadyPublished)
         );
         assert_eq!(
-            store.claim("s-stop", 3701).await,
+            store.claim("s-stop", 3701, IN_FLIGHT_LEASE_SECS).await,
             Ok(Claim::AlreadyPublished)
         );
-        assert_eq!(store.claim("s-stop", 3702).await, Ok(Claim::Owned));
+        assert_eq!(
+            store.claim("s-stop", 3702, IN_FLIGHT_LEASE_SECS).await,
+            Ok(Claim::Owned)
+        );
     }
 
     #[tokio::test]
     async fn a_published_event_is_remembered_while_its_callback_is_acceptable() {
         let store = MemoryStore::new(900);
-        assert_eq!(store.claim("s-stop", 100).await, Ok(Claim::Owned));
+        assert_eq!(
+            store.claim("s-stop", 100, IN_FLIGHT_LEASE_SECS).await,
+            Ok(Claim::Owned)
+        );
         store.complete("s-stop", 100, 2_000).await.unwrap();
         assert_eq!(
-            store.claim("s-stop", 2_000).await,
+            store.claim("s-stop", 2_000, IN_FLIGHT_LEASE_SECS).await,
             Ok(Claim::AlreadyPublished)
         );
-        assert_eq!(store.claim("s-stop", 2_001).await, Ok(Claim::Owned));
+        assert_eq!(
+            store.claim("s-stop", 2_001, IN_FLIGHT_LEASE_SECS).await,
+            Ok(Claim::Owned)
+        );
     }
 
     #[tokio::test]
     async fn an_event_in_flight_is_not_claimed_twice_until_its_lease_ends() {
         let store = MemoryStore::new(3600);
-        assert_eq!(store.claim("s-start", 100).await, Ok(Claim::Owned));
-        assert_eq!(store.claim("s-start", 129).await, Ok(Claim::InFlight));
-        assert_eq!(store.claim("s-start", 130).await, Ok(Claim::Owned));
+        assert_eq!(
+            store.claim("s-start", 100, IN_FLIGHT_LEASE_SECS).await,
+            Ok(Claim::Owned)
+        );
+        assert_eq!(
+            store.claim("s-start", 129, IN_FLIGHT_LEASE_SECS).await,
+            Ok(Claim::InFlight)
+        );
+        assert_eq!(
+            store.claim("s-start", 130, IN_FLIGHT_LEASE_SECS).await,
+            Ok(Claim::Owned)
+        );
     }
 
     #[tokio::test]
     async fn a_released_event_can_be_claimed_again_but_a_published_one_is_not_released() {
         let store = MemoryStore::new(3600);
-        store.claim("a", 100).await.unwrap();
+        store.claim("a", 100, IN_FLIGHT_LEASE_SECS).await.unwrap();
         store.release("a").await.unwrap();
-        assert_eq!(store.claim("a", 101).await, Ok(Claim::Owned));
+        assert_eq!(
+            store.claim("a", 101, IN_FLIGHT_LEASE_SECS).await,
+            Ok(Claim::Owned)
+        );
         store.complete("a", 102, 200).await.unwrap();
         store.release("a").await.unwrap();
-        assert_eq!(store.claim("a", 103).await, Ok(Claim::AlreadyPublished));
+        assert_eq!(
+            store.claim("a", 103, IN_FLIGHT_LEASE_SECS).await,
+            Ok(Claim::AlreadyPublished)
+        );
     }
 }

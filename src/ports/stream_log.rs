@@ -36,6 +36,34 @@ impl StreamKey {
     }
 }
 
+/// What the relay records about a drop in its stream's history, besides inputs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mark<'a> {
+    /// The announcement of the drop whose stop was this is done.
+    Announced(&'a str),
+    /// Its hold could not be parked when its stop was recorded...
+    Unparked(&'a str),
+    /// ...and now is.
+    Parked(&'a str),
+}
+
+impl Mark<'_> {
+    /// Applies the mark to `history`.
+    pub fn apply(self, history: &mut History) {
+        match self {
+            Mark::Announced(drop_id) => {
+                history.announced.insert(drop_id.to_string());
+            }
+            Mark::Unparked(drop_id) => {
+                history.unparked.insert(drop_id.to_string());
+            }
+            Mark::Parked(drop_id) => {
+                history.unparked.remove(drop_id);
+            }
+        }
+    }
+}
+
 /// The history right after an append, and where the appended input stands in it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Appended {
@@ -58,12 +86,11 @@ pub trait StreamLog: IdempotencyStore + Send + Sync {
         entry: &Entry,
     ) -> impl Future<Output = Result<Appended, StoreError>> + Send;
 
-    /// Records that the announcement of the drop whose stop was `drop_id` was published (a
-    /// write of the history, as an append is).
-    fn mark_announced(
+    /// Records `mark` in the stream's history (a write of the history, as an append is).
+    fn mark(
         &self,
         key: &StreamKey,
-        drop_id: &str,
+        mark: Mark<'_>,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// Replaces the stream's history with `compacted`, unless it has been written since
@@ -129,10 +156,10 @@ impl StreamLog for MemoryStreamLog {
         })
     }
 
-    async fn mark_announced(&self, key: &StreamKey, drop_id: &str) -> Result<(), StoreError> {
+    async fn mark(&self, key: &StreamKey, mark: Mark<'_>) -> Result<(), StoreError> {
         let mut streams = self.streams.lock().expect("not poisoned");
         let (history, version) = streams.entry(key.clone()).or_default();
-        history.announced.insert(drop_id.to_string());
+        mark.apply(history);
         *version += 1;
         Ok(())
     }
@@ -155,8 +182,8 @@ impl StreamLog for MemoryStreamLog {
 }
 
 impl IdempotencyStore for MemoryStreamLog {
-    async fn claim(&self, event_id: &str, now: u64) -> Result<Claim, StoreError> {
-        self.claims.claim(event_id, now).await
+    async fn claim(&self, event_id: &str, now: u64, lease_secs: u64) -> Result<Claim, StoreError> {
+        self.claims.claim(event_id, now, lease_secs).await
     }
 
     async fn complete(&self, event_id: &str, now: u64, until: u64) -> Result<(), StoreError> {

@@ -4,9 +4,9 @@
 
 use crate::handler::Rejection;
 use crate::inbound::callback::Callback;
-use crate::inbound::signature::Authentic;
+use crate::inbound::signature::{Authentic, Verifier};
 use crate::meaning::stream_state::Notice;
-use crate::ports::idempotency::{Claim, IdempotencyStore};
+use crate::ports::idempotency::{Claim, IN_FLIGHT_LEASE_SECS, IdempotencyStore};
 use crate::ports::publish::Publisher;
 use crate::relay::report::Report;
 use crate::relay::{Mode, Teller, Told};
@@ -20,8 +20,8 @@ impl<S: IdempotencyStore> Mode for Deduplicated<S> {
     async fn on_callback<P: Publisher>(
         &self,
         teller: &Teller<'_, P>,
+        _verifier: &Verifier,
         callback: &Authentic<Callback>,
-        _body: &[u8],
         now: u64,
         report: &mut Report,
     ) -> Result<(), Rejection> {
@@ -32,7 +32,7 @@ impl<S: IdempotencyStore> Mode for Deduplicated<S> {
             return Ok(());
         }
         let event_id = cb.event_id.as_str();
-        let claimed = match self.store.claim(event_id, now).await {
+        let claimed = match self.store.claim(event_id, now, IN_FLIGHT_LEASE_SECS).await {
             Ok(Claim::Owned) => true,
             Ok(Claim::AlreadyPublished) => {
                 report.duplicate = true;

@@ -1,23 +1,23 @@
-//! The hold queue's side of the reconnect window: a held drop coming back from SQS. Not
-//! due yet (a window longer than SQS's 15-minute delay): parked again for the rest.
-//! Due: its stop is verified again as it was when it was parked, an expiry is appended
-//! to its stream's history, and if the stream has not come back meanwhile the drop is
-//! announced, once: copies of one hold (SQS delivers at least once; a stop retried after
-//! its park went through is parked twice) claim the announcement in the state table
-//! before publishing it. Any failure is reported, so that SQS delivers the hold again
-//! and, after the queue's `maxReceiveCount`, moves it to the dead-letter queue: a drop is
-//! never lost silently.
+//! The hold queue's side of the reconnect window: a held drop coming back from SQS. Its
+//! seal is checked first: only a hold this relay parked is trusted. Not due yet (a window
+//! longer than SQS's 15-minute delay): parked again for the rest. Due: an expiry is
+//! appended to its stream's history, and if the stream has not come back meanwhile the
+//! drop is announced, once ([`crate::relay::announce`]). A hold handed back after its
+//! announcement was published only records it. Any failure is reported, so that SQS
+//! delivers the hold again and, after the queue's `maxReceiveCount`, moves it to the
+//! dead-letter queue: a drop is never lost silently.
+
+use lambda_http::http::StatusCode;
 
 use crate::inbound::callback::Callback;
-use crate::inbound::signature::{Authentic, Verifier};
+use crate::inbound::signature::{Authentic, SealError, Verifier};
 use crate::inbound::{self, InboundError};
-use crate::meaning::classify::Event;
 use crate::meaning::stream_state::{Effect, Entry, Input, Notice};
-use crate::ports::hold_queue::{Hold, HoldQueue};
-use crate::ports::idempotency::Claim;
+use crate::ports::hold_queue::{Hold, HoldQueue, Message};
 use crate::ports::publish::Publisher;
 use crate::ports::stream_log::{StreamKey, StreamLog};
 use crate::relay::Teller;
+use crate::relay::announce::AnnounceError;
 use crate::relay::report::Report;
 use crate::relay::windowed::Windowed;
 
@@ -27,28 +27,77 @@ pub enum HoldError {
     #[error("the hold message is unreadable: {0}")]
     Malformed(String),
     #[error(
-        "the held callback no longer verifies (a key removed before the holds parked under it were handled?): {0}"
+        "the hold's seal is not this relay's (a key removed before the holds parked under it were handled, or a message the relay did not write): {0}"
+    )]
+    NotSealed(#[from] SealError),
+    #[error(
+        "the hold of an earlier release no longer verifies as a callback (its t has expired): {0}"
     )]
     NotVerified(#[from] InboundError),
     #[error(transparent)]
     Rejected(#[from] crate::handler::Rejection),
     #[error("hold not parked again: {0}")]
     NotParked(String),
-    #[error("another copy of this hold is announcing it")]
-    InFlight,
-    #[error("the announcement could not be claimed: {0}")]
-    NotClaimed(String),
-    #[error("the announcement is not recorded in its stream: {0}")]
-    NotRecorded(String),
+    #[error(transparent)]
+    NotAnnounced(#[from] AnnounceError),
     #[error("a hold arrived, but the relay has no reconnect window (RECONNECT_WINDOW_SECS)")]
     NoWindow,
 }
 
-/// How long an announcement's claim is kept: as long as SQS may keep a copy of its hold
-/// (14 days in the dead-letter queue), and a day.
-const ANNOUNCEMENT_CLAIM_SECS: u64 = 15 * 86_400;
+impl HoldError {
+    /// Another copy of the hold is announcing it right now: not a failure, but this copy
+    /// must come back to see it done.
+    pub fn is_in_flight(&self) -> bool {
+        matches!(self, HoldError::NotAnnounced(AnnounceError::InFlight))
+    }
+
+    /// The status its log line and metrics give it: 409 for a copy that finds another
+    /// announcing (as a callback in flight is answered), 503 for every failure.
+    pub fn status(&self) -> StatusCode {
+        if self.is_in_flight() {
+            StatusCode::CONFLICT
+        } else {
+            StatusCode::SERVICE_UNAVAILABLE
+        }
+    }
+}
 
 impl<L: StreamLog, Q: HoldQueue> Windowed<L, Q> {
+    /// The hold `message` carries, if this relay sealed it; a hold of an earlier release
+    /// (the stop's body as it arrived) is trusted as that callback would be at `now`.
+    fn open(
+        &self,
+        verifier: &Verifier,
+        message: &str,
+        now: u64,
+    ) -> Result<(Hold, Authentic<Callback>), HoldError> {
+        match Message::read(message).map_err(HoldError::Malformed)? {
+            Message::Sealed { content, seal } => {
+                let hold = Hold::from_content(&content)
+                    .map_err(|e| HoldError::Malformed(e.to_string()))?;
+                let stop = verifier.unseal(
+                    hold.stop.clone(),
+                    content.as_bytes(),
+                    &seal,
+                    hold.accepted_until,
+                )?;
+                Ok((hold, stop))
+            }
+            Message::Unsealed { deadline, body } => {
+                let stop = inbound::read(body.as_bytes(), verifier, now)?.ok_or_else(|| {
+                    HoldError::Malformed("the held body is not a push callback".into())
+                })?;
+                let hold = Hold {
+                    deadline,
+                    accepted_until: stop.accepted_until(),
+                    published: false,
+                    stop: stop.get().clone(),
+                };
+                Ok((hold, stop))
+            }
+        }
+    }
+
     /// Handles one hold message at Unix time `now`.
     pub async fn hold_came_back<P: Publisher>(
         &self,
@@ -58,18 +107,21 @@ impl<L: StreamLog, Q: HoldQueue> Windowed<L, Q> {
         now: u64,
         report: &mut Report,
     ) -> Result<(), HoldError> {
-        let hold = Hold::from_message(message).map_err(|e| HoldError::Malformed(e.to_string()))?;
-        if now < hold.deadline {
-            return self
-                .park(&hold, now, report)
-                .await
-                .map_err(HoldError::NotParked);
-        }
-        let callback = inbound::read(hold.body.as_bytes(), verifier, hold.verified_at)?
-            .ok_or_else(|| HoldError::Malformed("the held body is not a push callback".into()))?;
-        let cb = callback.get();
+        let (hold, stop) = self.open(verifier, message, now)?;
+        let cb = stop.get();
         report.about(cb);
         let key = StreamKey::of(cb);
+        if hold.published {
+            report.handed_back = true;
+            return Ok(self.record_published(verifier, &stop, now, report).await?);
+        }
+        if now < hold.deadline {
+            self.park(verifier, &hold, now)
+                .await
+                .map_err(HoldError::NotParked)?;
+            report.held_until = Some(hold.deadline);
+            return Ok(());
+        }
         let entry = Entry {
             received: now,
             until: now,
@@ -82,60 +134,10 @@ impl<L: StreamLog, Q: HoldQueue> Windowed<L, Q> {
             if let Effect::Publish(notice @ Notice::Announced { .. }) = effect
                 && !history.announced.contains(&cb.event_id)
             {
-                if teller.tells(Event::StoppedAbnormally) {
-                    self.announce(teller, &key, &callback, &notice, now, report)
-                        .await?;
-                } else {
-                    report.not_notified.push(Event::StoppedAbnormally);
-                    self.record_announced(&key, &cb.event_id).await?;
-                }
+                self.announce(teller, verifier, &stop, &notice, now, report)
+                    .await?;
             }
         }
         Ok(())
-    }
-
-    /// Publishes the announcement of `callback`'s drop unless another copy of its hold
-    /// has or is doing so, and records it.
-    async fn announce<P: Publisher>(
-        &self,
-        teller: &Teller<'_, P>,
-        key: &StreamKey,
-        callback: &Authentic<Callback>,
-        notice: &Notice,
-        now: u64,
-        report: &mut Report,
-    ) -> Result<(), HoldError> {
-        let drop_id = callback.get().event_id.as_str();
-        let claim = format!("announce:{drop_id}");
-        match self.log.claim(&claim, now).await {
-            Ok(Claim::Owned) => {}
-            Ok(Claim::AlreadyPublished) => return self.record_announced(key, drop_id).await,
-            Ok(Claim::InFlight) => return Err(HoldError::InFlight),
-            Err(e) => return Err(HoldError::NotClaimed(e.to_string())),
-        }
-        if let Err(e) = teller.tell(callback, notice, report).await {
-            if let Err(e) = self.log.release(&claim).await {
-                tracing::warn!(error = %e, "announcement claim not released; it lapses after its lease");
-            }
-            return Err(e.into());
-        }
-        if let Err(e) = self
-            .log
-            .complete(&claim, now, now + ANNOUNCEMENT_CLAIM_SECS)
-            .await
-        {
-            tracing::warn!(error = %e, "announcement claim not completed; it lapses after its lease");
-        }
-        self.record_announced(key, drop_id).await
-    }
-
-    /// Records in the stream that the drop's announcement is done (published, refused by
-    /// SNS, or not notified), so that its expiry can be compacted away. If that fails, the
-    /// hold is delivered again, finds the claim, and records it then.
-    async fn record_announced(&self, key: &StreamKey, drop_id: &str) -> Result<(), HoldError> {
-        self.log
-            .mark_announced(key, drop_id)
-            .await
-            .map_err(|e| HoldError::NotRecorded(e.to_string()))
     }
 }

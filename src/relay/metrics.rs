@@ -100,11 +100,14 @@ pub fn emf_line(
             metrics: vec![("Rejections", Value::Count(1))],
         });
     }
-    // a stop counted once: when it is accepted, and not again for Tencent's repeats
-    let repeat = report.duplicate || report.state == Some(Outcome::Duplicate);
-    let accepted = status == StatusCode::OK && !repeat;
+    // a stop counted once: when it is first accepted (with the window, when it is first
+    // recorded, whatever the answer; not again for Tencent's repeats of it)
+    let first = match report.state {
+        Some(state) => state != Outcome::Duplicate,
+        None => status == StatusCode::OK && !report.duplicate,
+    };
     if let (Source::Callback, true, Some(Event::StoppedAbnormally), Some(reason)) =
-        (source, accepted, report.event, report.reason)
+        (source, first, report.event, report.reason)
     {
         directives.push(Directive {
             dimension: Some(("Reason", reason.as_str())),
@@ -112,8 +115,7 @@ pub fn emf_line(
         });
     }
     let told = |event: Event| report.told.iter().filter(|(e, _)| *e == event).count() as u64;
-    let parked =
-        source == Source::Callback && status == StatusCode::OK && report.held_until.is_some();
+    let parked = source == Source::Callback && report.hold_parked;
     let dead_lettered = source == (Source::Hold { last_receive: true }) && status != StatusCode::OK;
     let mut plain: Vec<(&'static str, Value)> = Event::ALL
         .into_iter()

@@ -1,6 +1,7 @@
 //! The relay: every callback verified, then made sense of by the relay's mode
 //! (stateless, deduplicated, or with the reconnect window), then told to subscribers.
 
+pub mod announce;
 pub mod deduplicated;
 pub mod holds;
 pub mod metrics;
@@ -10,7 +11,7 @@ pub mod windowed;
 
 use std::collections::HashSet;
 use std::future::Future;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use crate::config::Config;
 use crate::handler::Rejection;
@@ -106,35 +107,62 @@ impl<P: Publisher, M: Mode> Relay<P, M> {
         &self.mode
     }
 
-    /// Handles one message of the hold queue at Unix time `now`.
+    /// Handles one message of the hold queue at Unix time `now`, within `deadline`.
     pub async fn on_hold(
         &self,
         message: &str,
         now: u64,
+        deadline: Deadline,
         report: &mut Report,
     ) -> Result<(), HoldError> {
         self.mode
-            .on_hold(&self.teller(), &self.verifier, message, now, report)
+            .on_hold(&self.teller(deadline), &self.verifier, message, now, report)
             .await
     }
 
-    pub(crate) fn teller(&self) -> Teller<'_, P> {
+    /// The teller of one invocation, which must be done by `deadline`.
+    pub(crate) fn teller(&self, deadline: Deadline) -> Teller<'_, P> {
         Teller {
             publisher: &self.publisher,
             notify_events: &self.notify_events,
             chat: self.chat.as_ref(),
+            deadline,
         }
     }
 }
 
-/// What a mode makes of a verified push or interrupt callback (`body` as it arrived),
-/// and of a held drop coming back from the hold queue.
+/// When the invocation must be done by: Lambda's deadline, if there is one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Deadline(Option<SystemTime>);
+
+impl Deadline {
+    /// No deadline (tests and benchmarks without Lambda's context).
+    pub fn unbounded() -> Deadline {
+        Deadline(None)
+    }
+
+    /// Lambda's deadline, in milliseconds since the Unix epoch.
+    pub fn at_epoch_ms(ms: u64) -> Deadline {
+        Deadline(Some(UNIX_EPOCH + Duration::from_millis(ms)))
+    }
+
+    /// Whether `needed` is still left before the deadline.
+    pub fn allows(self, needed: Duration) -> bool {
+        self.0.is_none_or(|at| {
+            at.duration_since(SystemTime::now())
+                .is_ok_and(|left| left >= needed)
+        })
+    }
+}
+
+/// What a mode makes of a verified push or interrupt callback (sealing what it keeps of
+/// it with `verifier`), and of a held drop coming back from the hold queue.
 pub trait Mode: Send + Sync {
     fn on_callback<P: Publisher>(
         &self,
         teller: &Teller<'_, P>,
+        verifier: &Verifier,
         callback: &Authentic<Callback>,
-        body: &[u8],
         now: u64,
         report: &mut Report,
     ) -> impl Future<Output = Result<(), Rejection>> + Send;
@@ -167,11 +195,13 @@ pub enum Told {
 pub const CHAT_BUDGET: Duration = Duration::from_secs(3);
 
 /// Publishes notifications, as `NOTIFY_EVENTS` allows, and posts them to chat, as
-/// `CHAT_EVENTS` does.
+/// `CHAT_EVENTS` does, within one invocation.
 pub struct Teller<'a, P> {
     publisher: &'a P,
     notify_events: &'a HashSet<Event>,
     chat: Option<&'a Chat<P>>,
+    /// The invocation's deadline.
+    pub deadline: Deadline,
 }
 
 impl<P: Publisher> Teller<'_, P> {

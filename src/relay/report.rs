@@ -19,6 +19,11 @@ pub struct Report {
     pub not_notified: Vec<Event>,
     /// Until when a drop is held.
     pub held_until: Option<u64>,
+    /// A drop's hold was parked for the first time (not a copy parked for Tencent's retry
+    /// of a stop whose park went through).
+    pub hold_parked: bool,
+    /// An announcement's record was handed to the hold queue, or this hold is such a record.
+    pub handed_back: bool,
     /// What the stream's state made of the callback (with the reconnect window).
     pub state: Option<Outcome>,
     /// The event was already published (deduplication).

@@ -2,7 +2,7 @@
 
 use crate::handler::Rejection;
 use crate::inbound::callback::Callback;
-use crate::inbound::signature::Authentic;
+use crate::inbound::signature::{Authentic, Verifier};
 use crate::meaning::stream_state::Notice;
 use crate::ports::publish::Publisher;
 use crate::relay::report::Report;
@@ -15,8 +15,8 @@ impl Mode for Stateless {
     async fn on_callback<P: Publisher>(
         &self,
         teller: &Teller<'_, P>,
+        _verifier: &Verifier,
         callback: &Authentic<Callback>,
-        _body: &[u8],
         _now: u64,
         report: &mut Report,
     ) -> Result<(), Rejection> {

@@ -5,17 +5,20 @@
 //! decision again, and its effects are redone: a retry comes only when the first answer
 //! was not a 200, and whether the first publish or park went through is not known.
 
+use std::collections::BTreeSet;
+use std::time::Duration;
+
 use crate::handler::Rejection;
 use crate::inbound::callback::Callback;
 use crate::inbound::signature::{Authentic, Verifier};
 use crate::meaning::classify::{Event, PushEvent, Reason};
 use crate::meaning::stream_state::{
-    Effect, Entry, History, Input, MAX_ENTRIES, Notice, Outcome, Start, Stop,
+    DropFacts, Effect, Entry, History, Input, MAX_ENTRIES, Notice, Outcome, Start, Stop,
 };
-use crate::ports::hold_queue::{Hold, HoldQueue};
+use crate::ports::hold_queue::{Hold, HoldQueue, Message};
 use crate::ports::publish::Publisher;
-use crate::ports::stream_log::{StreamKey, StreamLog};
-use crate::relay::holds::HoldError;
+use crate::ports::stream_log::{Mark, StreamKey, StreamLog};
+use crate::relay::announce::AnnounceError;
 use crate::relay::report::Report;
 use crate::relay::{Mode, Teller};
 
@@ -33,6 +36,10 @@ pub struct Windowed<L, Q> {
     pub log: L,
     pub queue: Q,
     pub window_secs: u64,
+    /// The longest an announcement may take from its claim to its record (the publish, the
+    /// post to chat, the writes after them): with less left of the invocation, it is not
+    /// started, so that the function never stops between a publish and its record.
+    pub announcement_budget: Duration,
 }
 
 /// The stream-state input a callback is, arriving at `now`.
@@ -53,6 +60,36 @@ pub fn input_of(cb: &Callback, now: u64, window_secs: u64) -> Input {
             hold_until: now + window_secs,
         }),
     }
+}
+
+/// The stop of an overdue drop, as far as its stream's history knows it, for its late
+/// announcement by `shown_back`, the callback that showed the stream back: the stream's
+/// names from that callback, the stop's identity, time and code from the history, and
+/// nothing the history does not hold (the pusher's address, its parameters, Tencent's text).
+pub fn overdue_stop(shown_back: &Authentic<Callback>, drop: &DropFacts) -> Authentic<Callback> {
+    let cb = shown_back.get();
+    let stop = Callback {
+        push: PushEvent::Interrupted,
+        event_id: drop.id.clone(),
+        appid: cb.appid,
+        app: cb.app.clone(),
+        appname: cb.appname.clone(),
+        stream_id: cb.stream_id.clone(),
+        channel_id: cb.channel_id.clone(),
+        event_time: drop.at,
+        sequence: drop.sequence.clone(),
+        node: String::new(),
+        user_ip: String::new(),
+        stream_param: String::new(),
+        push_duration_ms: Some(drop.at.saturating_sub(drop.started_at) * 1000),
+        errcode: drop.errcode,
+        errmsg: String::new(),
+        set_id: cb.set_id,
+        width: 0,
+        height: 0,
+        idc_id: None,
+    };
+    shown_back.clone().map(|_| stop)
 }
 
 impl<L: StreamLog, Q: HoldQueue> Windowed<L, Q> {
@@ -90,19 +127,58 @@ impl<L: StreamLog, Q: HoldQueue> Windowed<L, Q> {
         Ok((appended.history, decision.effects))
     }
 
-    /// Parks `hold` on the hold queue until its deadline, and reports that.
+    /// Seals `hold` and parks it on the hold queue until its deadline.
     pub(super) async fn park(
         &self,
+        verifier: &Verifier,
         hold: &Hold,
         now: u64,
-        report: &mut Report,
     ) -> Result<(), String> {
+        let content = hold.content();
+        let seal = verifier.seal(content.as_bytes());
         self.queue
-            .park(hold, now)
+            .park(&Message::sealed(content, seal), hold.delay_at(now))
             .await
-            .map_err(|e| e.to_string())?;
-        report.held_until = Some(hold.deadline);
-        Ok(())
+            .map_err(|e| e.to_string())
+    }
+
+    /// Parks the hold of the stop `callback` until `deadline`. A hold whose park fails is
+    /// noted in its stream (Tencent's retry parks it, and that park is then its first).
+    async fn hold(
+        &self,
+        verifier: &Verifier,
+        history: &History,
+        callback: &Authentic<Callback>,
+        deadline: u64,
+        now: u64,
+        report: &mut Report,
+    ) -> Result<(), Rejection> {
+        let drop_id = callback.get().event_id.as_str();
+        let key = &StreamKey::of(callback.get());
+        let hold = Hold {
+            deadline,
+            accepted_until: callback.accepted_until(),
+            published: false,
+            stop: callback.get().clone(),
+        };
+        let first = report.state != Some(Outcome::Duplicate);
+        match self.park(verifier, &hold, now).await {
+            Ok(()) => {
+                report.held_until = Some(deadline);
+                let unparked_before = history.unparked.contains(drop_id);
+                report.hold_parked = first || unparked_before;
+                if unparked_before && let Err(e) = self.log.mark(key, Mark::Parked(drop_id)).await {
+                    tracing::warn!(error = %e, "the hold's earlier failed park not cleared");
+                }
+                Ok(())
+            }
+            Err(e) => {
+                if first && let Err(e) = self.log.mark(key, Mark::Unparked(drop_id)).await {
+                    tracing::warn!(error = %e, "the failed park not noted");
+                }
+                Err(Rejection::NotRecorded(e))
+            }
+        }
     }
 }
 
@@ -110,8 +186,8 @@ impl<L: StreamLog, Q: HoldQueue> Mode for Windowed<L, Q> {
     async fn on_callback<P: Publisher>(
         &self,
         teller: &Teller<'_, P>,
+        verifier: &Verifier,
         callback: &Authentic<Callback>,
-        body: &[u8],
         now: u64,
         report: &mut Report,
     ) -> Result<(), Rejection> {
@@ -123,12 +199,27 @@ impl<L: StreamLog, Q: HoldQueue> Mode for Windowed<L, Q> {
             input: input_of(cb, now, self.window_secs),
         };
         let (history, effects) = self.decide(&key, &entry, report).await?;
+        let mut announced: BTreeSet<String> = history.announced.clone();
         for effect in effects {
             match effect {
+                Effect::Publish(Notice::Overdue {
+                    drop,
+                    held_for_secs,
+                }) => {
+                    let stop = overdue_stop(callback, &drop);
+                    let notice = Notice::Overdue {
+                        drop: drop.clone(),
+                        held_for_secs,
+                    };
+                    self.announce(teller, verifier, &stop, &notice, now, report)
+                        .await
+                        .map_err(AnnounceError::into_rejection)?;
+                    announced.insert(drop.id);
+                }
                 Effect::Publish(Notice::Recovered { drop, .. })
                     if teller.tells(Event::Recovered)
-                        && !history.announced.contains(&drop.id)
-                        && now < drop.at + self.window_secs + RECOVERY_WAIT_SECS =>
+                        && !announced.contains(&drop.id)
+                        && now < drop.deadline + RECOVERY_WAIT_SECS =>
                 {
                     return Err(Rejection::AnnouncementPending(drop.id));
                 }
@@ -136,14 +227,8 @@ impl<L: StreamLog, Q: HoldQueue> Mode for Windowed<L, Q> {
                     teller.tell(callback, &notice, report).await?;
                 }
                 Effect::Hold { deadline, .. } => {
-                    let hold = Hold {
-                        verified_at: now,
-                        deadline,
-                        body: String::from_utf8_lossy(body).into_owned(),
-                    };
-                    self.park(&hold, now, report)
-                        .await
-                        .map_err(Rejection::NotRecorded)?;
+                    self.hold(verifier, &history, callback, deadline, now, report)
+                        .await?;
                 }
             }
         }
@@ -157,7 +242,7 @@ impl<L: StreamLog, Q: HoldQueue> Mode for Windowed<L, Q> {
         message: &str,
         now: u64,
         report: &mut Report,
-    ) -> Result<(), HoldError> {
+    ) -> Result<(), crate::relay::holds::HoldError> {
         self.hold_came_back(teller, verifier, message, now, report)
             .await
     }

@@ -56,10 +56,17 @@ pub fn notices() -> Vec<Notice> {
         at: MAX_EVENT_TIME,
         reason: Reason::ThirdPartyAuth,
         errcode: i64::MIN,
+        started_at: 0,
+        held_at: 0,
+        deadline: u64::MAX,
     };
     vec![
         Notice::Dropped,
         Notice::Announced {
+            held_for_secs: u64::MAX,
+        },
+        Notice::Overdue {
+            drop: drop.clone(),
             held_for_secs: u64::MAX,
         },
         Notice::Resumed {

@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod extremes;
+pub mod flaky;
 pub mod stack;
 pub mod unreachable;
 
@@ -15,7 +16,7 @@ use live_callback_relay::inbound;
 use live_callback_relay::inbound::callback::Callback;
 use live_callback_relay::inbound::signature::{Authentic, Verifier, sign};
 use live_callback_relay::outbound::notification::Notification;
-use live_callback_relay::ports::hold_queue::MemoryHoldQueue;
+use live_callback_relay::ports::hold_queue::{Hold, MemoryHoldQueue, Message};
 use live_callback_relay::ports::stream_log::MemoryStreamLog;
 use live_callback_relay::relay::windowed::Windowed;
 use serde_json::{Value, json};
@@ -36,12 +37,32 @@ pub fn now() -> u64 {
         .as_secs()
 }
 
+/// The announcement budget of the tests' windows: what the function's is without chat.
+pub const ANNOUNCEMENT_BUDGET: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// The hold a parked message carries, read without its seal (for assertions).
+pub fn hold_in(message: &str) -> Hold {
+    match Message::read(message).expect("a hold message") {
+        Message::Sealed { content, .. } => Hold::from_content(&content).expect("a hold"),
+        Message::Unsealed { .. } => panic!("an unsealed hold: {message}"),
+    }
+}
+
+/// `hold` as the relay of [`config`] parks it: sealed under its newest key.
+pub fn sealed(hold: &Hold) -> String {
+    let verifier = Verifier::new(vec![OLD_KEY.into(), KEY.into()], 300, 600);
+    let content = hold.content();
+    let seal = verifier.seal(content.as_bytes());
+    Message::sealed(content, seal)
+}
+
 /// A reconnect window of `window_secs` over the in-memory stream log and hold queue.
 pub fn memory_window(window_secs: u64) -> Windowed<MemoryStreamLog, MemoryHoldQueue> {
     Windowed {
         log: MemoryStreamLog::new(),
         queue: MemoryHoldQueue::new(),
         window_secs,
+        announcement_budget: ANNOUNCEMENT_BUDGET,
     }
 }
 

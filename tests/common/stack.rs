@@ -10,7 +10,7 @@ use local_stack::function_host::FunctionHost;
 use local_stack::moto::{self, Moto};
 use local_stack::proxy::Proxy;
 use local_stack::receiver::Receiver;
-use local_stack::{BoxError, poll_until};
+use local_stack::{BoxError, http, poll_until};
 use serde_json::{Value, json};
 
 use super::*;
@@ -87,6 +87,29 @@ impl Stack {
     }
 }
 
+/// Posts `body` as Tencent does: again after an answer other than 200 (a minute later
+/// at Tencent, half a second here), up to 12 times.
+pub async fn post_as_tencent(
+    function: &FunctionHost,
+    body: &str,
+) -> Result<(u16, String), BoxError> {
+    let mut answer = (0, String::new());
+    for _ in 0..13 {
+        let (status, reply) = http::post_json(&function.url, body).await?;
+        answer = (status.as_u16(), reply);
+        if answer.0 == 200 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    Ok(answer)
+}
+
+/// How many of `function`'s log lines hold `text`.
+pub fn lines_with(function: &FunctionHost, text: &str) -> usize {
+    function.logs().iter().filter(|l| l.contains(text)).count()
+}
+
 /// A seed sample re-signed the way Tencent signs it now: `t` = event time + 600.
 pub fn fresh(sample: &str, changes: Value) -> String {
     let mut all = json!({"event_time": now(), "t": now() + 600, "stream_param": push_url_params()});
@@ -112,6 +135,14 @@ impl Stack {
             HOLD_MAX_RECEIVES,
         )
         .await
+    }
+
+    /// What `window`'s hold dead-letter queue holds now (received and deleted).
+    pub async fn dead_letters(&self, window: &Window) -> Vec<Value> {
+        self.topology
+            .drain(&window.dead_letters, 0)
+            .await
+            .expect("the dead-letter queue")
     }
 
     /// The function's settings for a reconnect window of `window_secs` over `window`, on

@@ -3,7 +3,7 @@
 
 use live_callback_relay::meaning::stream_state::{Entry, History};
 use live_callback_relay::ports::idempotency::{Claim, IdempotencyStore, StoreError};
-use live_callback_relay::ports::stream_log::{Appended, StreamKey, StreamLog};
+use live_callback_relay::ports::stream_log::{Appended, Mark, StreamKey, StreamLog};
 
 pub struct Unreachable;
 
@@ -12,7 +12,7 @@ fn unreachable<T>() -> Result<T, StoreError> {
 }
 
 impl IdempotencyStore for Unreachable {
-    async fn claim(&self, _: &str, _: u64) -> Result<Claim, StoreError> {
+    async fn claim(&self, _: &str, _: u64, _: u64) -> Result<Claim, StoreError> {
         unreachable()
     }
     async fn complete(&self, _: &str, _: u64, _: u64) -> Result<(), StoreError> {
@@ -27,7 +27,7 @@ impl StreamLog for Unreachable {
     async fn append(&self, _: &StreamKey, _: &Entry) -> Result<Appended, StoreError> {
         unreachable()
     }
-    async fn mark_announced(&self, _: &StreamKey, _: &str) -> Result<(), StoreError> {
+    async fn mark(&self, _: &StreamKey, _: Mark<'_>) -> Result<(), StoreError> {
         unreachable()
     }
     async fn compact(&self, _: &StreamKey, _: &History, _: u64) -> Result<(), StoreError> {

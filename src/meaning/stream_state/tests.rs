@@ -207,7 +207,7 @@ fn a_start_after_a_normal_stop_is_published() {
 
 #[test]
 fn a_start_while_the_drop_is_held_resumes_it_and_the_drop_is_never_announced() {
-    for received in [1_010, 1_060, 5_000] {
+    for received in [1_000, 1_010, 1_059] {
         let d = step(&held("a"), &entry(received, Input::Start(start("b", 204))));
         assert_eq!(d.next, live_after("a", "b", 204));
         assert_eq!(
@@ -217,8 +217,47 @@ fn a_start_while_the_drop_is_held_resumes_it_and_the_drop_is_never_announced() {
                 gap_secs: Some(4),
                 implicit: false
             }),
-            "received at {received}: the drop was not announced yet"
+            "received at {received}: within the window"
         );
+    }
+}
+
+#[test]
+fn a_start_past_the_held_drops_deadline_announces_it_late_then_recovers_it() {
+    // the drop's hold (deadline 1,060) never came back: it was never parked, or is late
+    for received in [1_060, 1_061, 5_000, 90_000] {
+        let d = step(
+            &held("a"),
+            &entry(received, Input::Start(start("b", 4_204))),
+        );
+        assert_eq!(d.next, live_after("a", "b", 4_204));
+        assert_eq!(
+            d.effects,
+            vec![
+                Effect::Publish(Notice::Overdue {
+                    drop: facts("a"),
+                    held_for_secs: received - 1_000,
+                }),
+                Effect::Publish(Notice::Recovered {
+                    drop: facts("a"),
+                    downtime_secs: Some(4_004),
+                    implicit: false
+                }),
+            ],
+            "received at {received}: the drop outlasted the window"
+        );
+        // its hold, if it ever comes, finds the drop resolved
+        let expiry = step(
+            &d.next,
+            &entry(
+                received + 1,
+                Input::Expire {
+                    drop_id: "a-stop".into(),
+                },
+            ),
+        );
+        assert_eq!(expiry.outcome, Outcome::Resolved);
+        assert!(expiry.effects.is_empty());
     }
 }
 
@@ -363,6 +402,23 @@ fn a_stop_of_a_new_push_resolves_the_open_drop_first() {
             Effect::Publish(Notice::Stopped)
         ]
     );
+    let d = step(&held("a"), &entry(2_000, Input::Stop(next.clone())));
+    assert_eq!(
+        d.effects,
+        vec![
+            Effect::Publish(Notice::Overdue {
+                drop: facts("a"),
+                held_for_secs: 1_000
+            }),
+            Effect::Publish(Notice::Recovered {
+                drop: facts("a"),
+                downtime_secs: Some(110),
+                implicit: true
+            }),
+            Effect::Publish(Notice::Stopped)
+        ],
+        "past the held drop's deadline, it is announced late"
+    );
     next.push_duration_ms = None;
     let d = step(&down("a"), &entry(2_000, Input::Stop(next)));
     assert_eq!(
@@ -375,6 +431,21 @@ fn a_stop_of_a_new_push_resolves_the_open_drop_first() {
             }),
             Effect::Publish(Notice::Stopped)
         ]
+    );
+    let mut dropping = stop("b", 400, Reason::Network, 2_000);
+    dropping.push_duration_ms = Some(90_000);
+    let d = step(&held("a"), &entry(2_000, Input::Stop(dropping)));
+    assert!(
+        matches!(
+            d.effects[..],
+            [
+                Effect::Hold { .. },
+                Effect::Publish(Notice::Overdue { .. }),
+                Effect::Publish(Notice::Recovered { .. })
+            ]
+        ),
+        "the new drop parked before the notices of the old: {:?}",
+        d.effects
     );
 }
 
@@ -495,6 +566,7 @@ fn a_decision_is_the_same_whenever_it_is_asked() {
     let history = History {
         snapshot: Stream::default(),
         announced: BTreeSet::from(["a-stop".to_string()]),
+        unparked: BTreeSet::from(["a-stop".to_string()]),
         entries: vec![
             entry(10, Input::Start(start("a", 100))),
             entry(1_000, Input::Stop(stop("a", 200, Reason::Network, 1_000))),
@@ -519,7 +591,9 @@ fn a_decision_is_the_same_whenever_it_is_asked() {
         compacted.announced, history.announced,
         "its expiry is still there"
     );
+    assert_eq!(compacted.unparked, history.unparked);
     assert!(history.compacted(1, 10_000).announced.contains("a-stop"));
+    assert!(history.compacted(0, 10_000).unparked.is_empty());
     assert_eq!(compacted.state(), history.state());
     assert_eq!(compacted.decision_at(0), history.decision_at(2));
     assert_eq!(history.position("b-start"), Some(2));
@@ -814,6 +888,10 @@ struct Run {
     /// In publish order, each notice about a drop with that drop's id.
     told: Vec<(&'static str, String)>,
     held: BTreeSet<String>,
+    /// Drops whose hold was never parked (every park failed, and Tencent gave up).
+    lost: BTreeSet<String>,
+    /// Drops told as resumed at or after their deadline.
+    resumed_late: BTreeSet<String>,
     /// Whether Tencent gave up on a callback the relay had answered with an error.
     gave_up: bool,
     /// The drops an expiry decided to announce.
@@ -828,14 +906,16 @@ struct Run {
 /// is appended unless its id is there (then its decision is asked again and its effects
 /// redone); a publish that fails (`failures`) answers Tencent with an error, so it
 /// retries, or leaves the hold to SQS, which delivers it again; a recovery waits for its
-/// drop's announcement; every hold is scheduled; the history is compacted as the relay
-/// compacts it; a callback past its acceptance is refused.
+/// drop's announcement; every hold is scheduled but those `lost` (never parked); the
+/// history is compacted as the relay compacts it; a callback past its acceptance is
+/// refused.
 fn simulate(
     plans: &[PushPlan],
     retries: &[u8],
     choices: &[u16],
     steps: &[u8],
     failures: &[bool],
+    lost: &[bool],
 ) -> Run {
     let mut pending: Vec<Delivery> = Vec::new();
     for (n, plan) in plans.iter().enumerate() {
@@ -938,6 +1018,17 @@ fn simulate(
                     history.announced.insert(drop_id.clone());
                     run.told.push(("announced", drop_id.clone()));
                 }
+                Effect::Publish(Notice::Overdue { drop, .. }) => {
+                    if history.announced.contains(&drop.id) {
+                        continue;
+                    }
+                    if failing {
+                        answered_error = true;
+                        break;
+                    }
+                    history.announced.insert(drop.id.clone());
+                    run.told.push(("announced", drop.id));
+                }
                 Effect::Publish(Notice::Recovered { drop, .. })
                     if failing || !history.announced.contains(&drop.id) =>
                 {
@@ -949,6 +1040,10 @@ fn simulate(
                     break;
                 }
                 Effect::Publish(Notice::Resumed { drop, .. }) => {
+                    // as decided when the input first arrived
+                    if history.entries[position].received >= drop.deadline {
+                        run.resumed_late.insert(drop.id.clone());
+                    }
                     run.told.push(("resumed", drop.id))
                 }
                 Effect::Publish(Notice::Recovered { drop, .. }) => {
@@ -957,10 +1052,17 @@ fn simulate(
                 Effect::Publish(_) => {}
                 Effect::Hold { drop_id, deadline } => {
                     run.held.insert(drop_id.clone());
-                    pending.push(Delivery::Expire {
-                        drop_id,
-                        due: deadline,
-                    });
+                    if run.lost.contains(&drop_id) {
+                        continue;
+                    }
+                    if lost[run.held.len() % lost.len()] {
+                        run.lost.insert(drop_id);
+                    } else {
+                        pending.push(Delivery::Expire {
+                            drop_id,
+                            due: deadline,
+                        });
+                    }
                 }
             }
         }
@@ -1017,12 +1119,24 @@ proptest! {
         choices in proptest::collection::vec(any::<u16>(), 1..64),
         steps in proptest::collection::vec(0u8..=90, 1..32),
         failures in proptest::collection::vec(prop::bool::weighted(0.15), 1..16),
+        lost in proptest::collection::vec(prop::bool::weighted(0.1), 1..8),
     ) {
-        let run = simulate(&plans, &retries, &choices, &steps, &failures);
+        let run = simulate(&plans, &retries, &choices, &steps, &failures, &lost);
         let by_drop = per_drop(&run.told);
+        prop_assert!(
+            run.resumed_late.is_empty(),
+            "told as resumed past their deadline: {:?} from {:?}", run.resumed_late, run.told
+        );
         for drop in &run.held {
             let kinds = by_drop.get(drop).cloned().unwrap_or_default();
-            if run.gave_up {
+            if run.lost.contains(drop) {
+                // its hold never came: announced late if the stream came back, else untold
+                prop_assert!(
+                    kinds.is_empty() || kinds == ["resumed"] || kinds == ["announced"]
+                        || kinds == ["announced", "recovered"],
+                    "lost hold of drop {}: {:?} from {:?}", drop, kinds, run.told
+                );
+            } else if run.gave_up {
                 // Tencent gave up on a callback: what it would have told is not told
                 prop_assert!(
                     !(kinds.contains(&"resumed") && kinds.contains(&"announced")),

@@ -152,6 +152,7 @@ fn a_held_abnormal_stop_counts_its_reason_and_its_park() {
         event: Some(Event::StoppedAbnormally),
         reason: Some(Reason::Network),
         held_until: Some(100),
+        hold_parked: true,
         state: Some(Outcome::Applied),
         ..Report::default()
     };
@@ -277,11 +278,12 @@ fn holds_count_apart_from_callbacks_and_a_last_failure_is_dead_lettered() {
 }
 
 #[test]
-fn a_stop_is_counted_once_not_for_tencents_repeats() {
-    let stop = |duplicate: bool, state: Option<Outcome>| Report {
+fn a_stop_is_counted_once_and_a_hold_once_whatever_was_answered_and_retried() {
+    let stop = |duplicate: bool, state: Option<Outcome>, hold_parked: bool| Report {
         event: Some(Event::StoppedAbnormally),
         reason: Some(Reason::Network),
-        held_until: Some(1),
+        held_until: hold_parked.then_some(1),
+        hold_parked,
         duplicate,
         state,
         ..Report::default()
@@ -290,22 +292,51 @@ fn a_stop_is_counted_once_not_for_tencents_repeats() {
         let counted = line(Source::Callback, status, report);
         ["AbnormalStops", "HoldsParked"].map(|name| counted.iter().any(|(n, ..)| n == name))
     };
+    let (ok, unavailable) = (StatusCode::OK, StatusCode::SERVICE_UNAVAILABLE);
+    let applied = Some(Outcome::Applied);
+    let repeat = Some(Outcome::Duplicate);
+    // with the window: the first append counts the stop, whatever Tencent is answered...
+    assert_eq!(counts(&stop(false, applied, true), ok), [true, true]);
     assert_eq!(
-        counts(&stop(false, Some(Outcome::Applied)), StatusCode::OK),
-        [true, true]
+        counts(&stop(false, applied, false), unavailable),
+        [true, false]
     );
     assert_eq!(
-        counts(
-            &stop(false, Some(Outcome::Applied)),
-            StatusCode::SERVICE_UNAVAILABLE
-        ),
+        counts(&stop(false, Some(Outcome::Stale), false), ok),
+        [true, false]
+    );
+    // ...and a retry never again; its park counts only where the first one failed
+    assert_eq!(counts(&stop(false, repeat, true), ok), [false, true]);
+    assert_eq!(counts(&stop(false, repeat, false), ok), [false, false]);
+    assert_eq!(
+        counts(&stop(false, repeat, false), unavailable),
         [false, false]
     );
+    // without it: the first 200 counts, not a repeat deduplication recognised
+    assert_eq!(counts(&stop(false, None, false), ok), [true, false]);
     assert_eq!(
-        counts(&stop(false, Some(Outcome::Duplicate)), StatusCode::OK),
-        [false, true]
+        counts(&stop(false, None, false), unavailable),
+        [false, false]
     );
-    assert_eq!(counts(&stop(true, None), StatusCode::OK), [false, true]);
+    assert_eq!(counts(&stop(true, None, false), ok), [false, false]);
+}
+
+#[test]
+fn a_hold_another_copy_is_announcing_is_not_a_failure() {
+    let counted = line(
+        Source::Hold {
+            last_receive: false,
+        },
+        StatusCode::CONFLICT,
+        &Report::default(),
+    );
+    assert_eq!(
+        counted,
+        [
+            metric("Holds", &[("Outcome", "rejected")], json!(1)),
+            metric("Rejections", &[("Status", "409")], json!(1)),
+        ]
+    );
 }
 
 #[test]
@@ -342,6 +373,7 @@ fn every_metric_listed_is_one_some_callback_or_hold_writes() {
         .map(|event| (event, "m".to_string()))
         .to_vec(),
         held_until: Some(1),
+        hold_parked: true,
         refused: Some(("InvalidParameter".into(), "{}".into())),
         publish_ms: vec![1.0],
         publish_failures: 1,
