@@ -14,6 +14,10 @@ pub const CLOCK_SKEW_SECS: RangeInclusive<u64> = 0..=86_400;
 pub const MAX_VALIDITY_SECS: RangeInclusive<u64> = 1..=86_400;
 /// 0 is off; Mux allows the same range.
 pub const RECONNECT_WINDOW_SECS: RangeInclusive<u64> = 0..=1_800;
+/// How long after a hold's park failed the sweep parks it: after Tencent's retries (which
+/// park it too) are over, by default.
+pub const DEFAULT_SWEEP_AFTER_SECS: u64 = crate::inbound::TENCENT_RETRY_SECS;
+pub const SWEEP_AFTER_SECS: RangeInclusive<u64> = 0..=86_400;
 /// The template's `maxReceiveCount` of the hold queue, and what SQS allows.
 pub const DEFAULT_HOLD_MAX_RECEIVES: u64 = 10;
 pub const HOLD_MAX_RECEIVES: RangeInclusive<u64> = 1..=1_000;
@@ -88,6 +92,8 @@ pub enum State {
         table: String,
         hold_queue_url: String,
         window_secs: u64,
+        /// How long after a failed park the sweep parks the hold.
+        sweep_after_secs: u64,
     },
 }
 
@@ -264,6 +270,12 @@ fn state(lookup: &impl Fn(&str) -> Option<String>) -> Result<State, ConfigError>
             table: table.trim().to_string(),
             hold_queue_url: queue.trim().to_string(),
             window_secs,
+            sweep_after_secs: whole_number(
+                lookup,
+                "SWEEP_AFTER_SECS",
+                DEFAULT_SWEEP_AFTER_SECS,
+                SWEEP_AFTER_SECS,
+            )?,
         }),
         (_, None, _) => Err(ConfigError {
             variable: "STATE_TABLE",
@@ -604,7 +616,8 @@ mod tests {
             State::ReconnectWindow {
                 table: "relay-state".into(),
                 hold_queue_url: "https://sqs.eu-west-1.amazonaws.com/123456789012/holds".into(),
-                window_secs: 60
+                window_secs: 60,
+                sweep_after_secs: DEFAULT_SWEEP_AFTER_SECS,
             }
         );
         assert_eq!(
@@ -647,6 +660,39 @@ mod tests {
         ] {
             let err = with(extra).unwrap_err();
             assert_eq!(err.variable, variable, "{extra:?}: {err}");
+        }
+    }
+
+    #[test]
+    fn the_sweep_waits_for_tencents_retries_unless_told() {
+        let window = [
+            ("SNS_TOPIC_ARN", ARN),
+            ("CALLBACK_KEYS", "k1"),
+            ("RECONNECT_WINDOW_SECS", "60"),
+            ("STATE_TABLE", "relay-state"),
+            (
+                "HOLD_QUEUE_URL",
+                "https://sqs.eu-west-1.amazonaws.com/123456789012/holds",
+            ),
+        ];
+        let sweep_after = |value: Option<&'static str>| {
+            let mut vars = window.to_vec();
+            vars.extend(value.map(|v| ("SWEEP_AFTER_SECS", v)));
+            load(&vars).map(|c| match c.state {
+                State::ReconnectWindow {
+                    sweep_after_secs, ..
+                } => sweep_after_secs,
+                other => panic!("{other:?}"),
+            })
+        };
+        assert_eq!(sweep_after(None), Ok(crate::inbound::TENCENT_RETRY_SECS));
+        assert_eq!(sweep_after(Some("0")), Ok(0));
+        assert_eq!(sweep_after(Some("86400")), Ok(86_400));
+        for bad in ["86401", "-1", "soon"] {
+            assert_eq!(
+                sweep_after(Some(bad)).map_err(|e| e.variable),
+                Err("SWEEP_AFTER_SECS")
+            );
         }
     }
 

@@ -128,9 +128,10 @@ impl<P: Publisher, M: Mode> Relay<P, M> {
     }
 }
 
-/// The one line logged per request (`source` "callback") or per hold ("hold"): its
-/// status (200, or what Tencent is answered; a hold that failed is 503, as SQS delivers it
-/// again), an outcome an operator filters by, and never a key, `sign` or push token.
+/// The one line logged per request (`source` "callback"), per hold ("hold") or per sweep
+/// ("sweep"): its status (200, or what Tencent is answered; a hold that failed is 503, as
+/// SQS delivers it again), an outcome an operator filters by, and never a key, `sign` or
+/// push token.
 pub fn log_line(
     source: &str,
     status: StatusCode,
@@ -138,6 +139,10 @@ pub fn log_line(
     rejection: Option<&dyn std::fmt::Display>,
     started: Instant,
 ) {
+    let outcome = match source {
+        "sweep" => report.sweep_outcome_at(status),
+        _ => report.outcome_at(status),
+    };
     let elapsed_us = started.elapsed().as_micros() as u64;
     let event = report.event.map(|e| e.as_str()).unwrap_or_default();
     let event_id = report.event_id.as_deref().unwrap_or_default();
@@ -146,7 +151,7 @@ pub fn log_line(
     let message_id = report.message_ids();
     let state = report.state.map(|s| s.as_str()).unwrap_or_default();
     let held_until = report.held_until.unwrap_or_default();
-    let outcome = report.outcome_at(status);
+    let swept = report.swept;
     let (detail, document) = match (rejection, &report.refused) {
         (Some(rejection), _) => (rejection.to_string(), ""),
         (None, Some((detail, document))) => (detail.clone(), document.as_str()),
@@ -166,6 +171,7 @@ pub fn log_line(
                 message_id,
                 state,
                 held_until,
+                swept,
                 detail,
                 document,
                 elapsed_us,

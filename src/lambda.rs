@@ -62,13 +62,34 @@ pub struct ItemFailure {
     pub item_identifier: String,
 }
 
+/// The EventBridge schedule's event, with the fields the relay reads.
+#[derive(Debug, Deserialize)]
+struct ScheduledEvent {
+    source: String,
+    #[serde(rename = "detail-type")]
+    detail_type: String,
+}
+
+/// What a sweep answers: the holds it parked.
+#[derive(Debug, Default, Serialize, PartialEq, Eq)]
+pub struct SweepResponse {
+    pub swept: u32,
+}
+
 /// What the function answers: one of these, as JSON.
 #[derive(Debug, Serialize)]
 #[serde(untagged)]
 pub enum Answer {
     Batch(BatchResponse),
+    Sweep(SweepResponse),
     RestV1(ApiGatewayProxyResponse),
     HttpV2(ApiGatewayV2httpResponse),
+}
+
+/// Whether the event is the EventBridge schedule's.
+fn is_scheduled(raw: &str) -> bool {
+    serde_json::from_str::<ScheduledEvent>(raw)
+        .is_ok_and(|e| e.source == "aws.events" && e.detail_type == "Scheduled Event")
 }
 
 /// An SQS batch, if the event is one: `Records` whose every source is `aws:sqs` (other
@@ -112,6 +133,9 @@ pub async fn answer<P: Publisher, M: Mode>(
     now: u64,
 ) -> Result<Answer, Error> {
     let LambdaEvent { payload, context } = event;
+    if is_scheduled(payload.get()) {
+        return Ok(Answer::Sweep(sweep(relay, now).await));
+    }
     if let Some(batch) = as_sqs_batch(payload.get()) {
         let deadline = Deadline::at_epoch_ms(context.deadline);
         return Ok(Answer::Batch(holds(relay, batch, now, deadline).await));
@@ -175,6 +199,23 @@ async fn holds<P: Publisher, M: Mode>(
     .await;
     BatchResponse {
         batch_item_failures: handled.into_iter().flatten().collect(),
+    }
+}
+
+/// Runs the sweep, and logs and counts it.
+async fn sweep<P: Publisher, M: Mode>(relay: &Relay<P, M>, now: u64) -> SweepResponse {
+    let started = Instant::now();
+    let mut report = Report::default();
+    let swept = relay.on_sweep(now, &mut report).await;
+    let status = match &swept {
+        Ok(()) => StatusCode::OK,
+        Err(_) => StatusCode::SERVICE_UNAVAILABLE,
+    };
+    let detail = swept.as_ref().err().map(|e| e as &dyn std::fmt::Display);
+    log_line("sweep", status, &report, detail, started);
+    count(relay, Source::Sweep, status, &report);
+    SweepResponse {
+        swept: report.swept,
     }
 }
 

@@ -51,12 +51,18 @@ async fn main() -> Result<(), Error> {
             table,
             hold_queue_url,
             window_secs,
+            sweep_after_secs,
         } => {
             let windowed = Windowed {
                 log: StateTable::from_shared(&shared, table),
                 queue: SqsHoldQueue::from_shared(&shared, hold_queue_url),
                 window_secs,
-                announcement_budget: announcement_budget(chat.is_some()),
+                announcement_budget: limits::announcement(if chat.is_some() {
+                    CHAT_BUDGET
+                } else {
+                    Duration::ZERO
+                }),
+                sweep_after_secs,
             };
             let (sns, dynamodb, sqs) = tokio::join!(
                 publisher.warm_up(),
@@ -69,14 +75,6 @@ async fn main() -> Result<(), Error> {
             serve(Relay::new(&config, publisher).with_mode(windowed), chat).await
         }
     }
-}
-
-/// The longest an announcement takes from its claim to its record, every call retried to
-/// its limit: the publish, the post to chat, then the claim's completion, the stream's mark
-/// and (when both are refused) the hand-off to the hold queue.
-fn announcement_budget(chat: bool) -> Duration {
-    let chat = if chat { CHAT_BUDGET } else { Duration::ZERO };
-    limits::PUBLISH.operation_timeout + chat + 3 * limits::STORE.operation_timeout
 }
 
 /// A warm-up that failed costs the first callback its connection, nothing else.

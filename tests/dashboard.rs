@@ -97,11 +97,14 @@ fn body() -> Value {
                 metric("RefusedNotifications", "refused by SNS"),
                 metric("HoldsDeadLettered", "holds dead-lettered"),
                 metric("ChatFailures", "chat posts failed"),
+                metric("SweepFailures", "holds the sweep could not park"),
             ]))),
-            widget(12, 18, "Holds by outcome, and chat posts", json!({
+            widget(12, 18, "Holds and sweeps by outcome, and chat posts", json!({
                 "view": "timeSeries", "stat": "Sum",
                 "metrics": [
                     [by("Holds", "Outcome", "holds")],
+                    [by("Sweeps", "Outcome", "sweeps")],
+                    metric("HoldsSwept", "parked by the sweep"),
                     metric("ChatPosted", "posted to chat"),
                 ],
             })),

@@ -29,7 +29,8 @@ fn relay() -> FlakyRelay {
         log: Flaky::default(),
         queue: MemoryHoldQueue::new(),
         window_secs: WINDOW,
-        announcement_budget: ANNOUNCEMENT_BUDGET,
+        announcement_budget: announcement_budget(),
+        sweep_after_secs: live_callback_relay::config::DEFAULT_SWEEP_AFTER_SECS,
     })
 }
 
@@ -272,19 +273,24 @@ async fn an_announcement_is_not_started_without_the_time_to_record_it() {
     );
 }
 
-#[tokio::test]
-async fn a_drop_never_parked_is_announced_late_when_its_stream_comes_back() {
-    let relay = relay();
-    send(&relay, &start("a", NOW - 100), NOW).await;
-    // every park fails while Tencent retries, then Tencent gives up
+/// Stream `a` live at `NOW`, dropped at `NOW + 1` while every park fails, for all of
+/// Tencent's retries (then the queue is back).
+async fn tencent_gives_up_on_a_drop(relay: &FlakyRelay) {
+    send(relay, &start("a", NOW - 100), NOW).await;
     relay.mode().queue.set_failing(true);
     for retry in 0..12 {
         assert_eq!(
-            send(&relay, &drop_of("a", NOW - 10), NOW + 1 + 60 * retry).await,
+            send(relay, &drop_of("a", NOW - 10), NOW + 1 + 60 * retry).await,
             StatusCode::SERVICE_UNAVAILABLE
         );
     }
     relay.mode().queue.set_failing(false);
+}
+
+#[tokio::test]
+async fn a_drop_never_parked_is_announced_late_when_its_stream_comes_back() {
+    let relay = relay();
+    tencent_gives_up_on_a_drop(&relay).await;
     // hours later the stream comes back: the drop outlasted the window, and is told so
     let back = start("b", NOW + 7_200);
     assert_eq!(send(&relay, &back, NOW + 7_201).await, StatusCode::OK);
@@ -409,34 +415,299 @@ async fn relay_with_a_pending_announcement() -> FlakyRelay {
     relay
 }
 
+/// Stream `a` live at `NOW`, dropped at `NOW + 1`, its hold lost (late, or never parked),
+/// and the stream back at `NOW + 100`, past the drop's deadline: `b`'s start.
+async fn back_past_the_deadline(relay: &FlakyRelay) -> (String, String) {
+    let hold = dropped(relay).await;
+    (hold, start("b", NOW + 95))
+}
+
 #[tokio::test]
-async fn two_copies_of_a_hold_at_once_are_a_conflict_not_a_failure() {
+async fn a_late_announcement_is_published_once_whatever_fails_after_it() {
+    let lease = live_callback_relay::relay::announce::ANNOUNCEMENT_LEASE_SECS;
+    for failing in [
+        vec![Op::Complete],
+        vec![Op::Mark],
+        vec![Op::Complete, Op::Mark],
+    ] {
+        let relay = relay();
+        let (hold_message, back) = back_past_the_deadline(&relay).await;
+        relay.mode().log.fail(&failing);
+        let first = send(&relay, &back, NOW + 100).await;
+        relay.mode().log.fail(&[]);
+        let handed_back = relay.mode().queue.take();
+        for message in &handed_back {
+            hold(&relay, message, NOW + 101).await.unwrap();
+        }
+        // Tencent retries (as if its answer was lost), past the claim's lease; the hold
+        // turns up too
+        assert_eq!(
+            send(&relay, &back, NOW + 100 + lease + 60).await,
+            StatusCode::OK
+        );
+        hold(&relay, &hold_message, NOW + 100 + lease + 61)
+            .await
+            .unwrap();
+        let announced = relay
+            .publisher()
+            .events()
+            .iter()
+            .filter(|e| **e == Event::StoppedAbnormally)
+            .count();
+        assert_eq!(
+            announced,
+            1,
+            "{failing:?}: first answered {first}, {:?}",
+            relay.publisher().events()
+        );
+        let recorded = relay.mode().log.log.history(&stream_key()).unwrap();
+        let drop_id = verified(&drop_of("a", NOW - 10)).get().event_id.clone();
+        assert!(
+            recorded.announced.contains(&drop_id),
+            "{failing:?}: {:?}",
+            recorded.announced
+        );
+        assert_eq!(
+            handed_back.len(),
+            usize::from(failing.len() == 2),
+            "{failing:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_late_announcement_that_fails_is_made_by_the_drops_hold() {
     let relay = relay();
-    send(&relay, &start("a", NOW - 100), NOW).await;
-    let stop = drop_of("a", NOW - 10);
-    send(&relay, &stop, NOW + 1).await;
-    send(&relay, &stop, NOW + 2).await;
-    let copies = relay.mode().queue.take();
-    // the first copy claims the announcement and, as it publishes, the second arrives
+    let (hold_message, back) = back_past_the_deadline(&relay).await;
+    relay.publisher().set_failing(true);
+    assert_eq!(
+        send(&relay, &back, NOW + 100).await,
+        StatusCode::SERVICE_UNAVAILABLE
+    );
+    // the hold arrives while SNS still fails: not acknowledged, SQS delivers it again
+    assert!(hold(&relay, &hold_message, NOW + 101).await.is_err());
+    relay.publisher().set_failing(false);
+    hold(&relay, &hold_message, NOW + 191).await.unwrap();
+    assert_eq!(
+        relay.publisher().events(),
+        [Event::Started, Event::StoppedAbnormally]
+    );
+    let announced: Value =
+        serde_json::from_str(relay.publisher().published()[1].document()).unwrap();
+    assert_eq!(
+        announced["user_ip"], "1.1.1.1",
+        "told with the whole stop the hold carries"
+    );
+    assert_eq!(announced["held_for_secs"], 99, "as the start decided it");
+    // Tencent's retry of the start then tells the recovery, not the drop again
+    assert_eq!(send(&relay, &back, NOW + 160).await, StatusCode::OK);
+    assert_eq!(
+        relay.publisher().events(),
+        [Event::Started, Event::StoppedAbnormally, Event::Recovered]
+    );
+}
+
+#[tokio::test]
+async fn a_record_handed_back_that_the_table_refuses_again_is_left_to_sqs() {
+    let relay = relay();
+    let message = dropped(&relay).await;
     relay.mode().log.fail(&[Op::Complete, Op::Mark]);
-    relay.mode().queue.set_failing(true);
-    assert!(hold(&relay, &copies[0], NOW + 61).await.is_err());
-    relay.mode().log.fail(&[]);
-    relay.mode().queue.set_failing(false);
+    hold(&relay, &message, NOW + 61).await.unwrap();
+    let record = relay.mode().queue.take().remove(0);
     let mut report = Report::default();
     let err = relay
-        .on_hold(&copies[1], NOW + 62, Deadline::unbounded(), &mut report)
+        .on_hold(&record, NOW + 62, Deadline::unbounded(), &mut report)
         .await
         .unwrap_err();
-    assert_eq!(err.status(), StatusCode::CONFLICT, "{err}");
-    let lines = [counted(
-        Source::Hold {
-            last_receive: false,
-        },
-        err.status(),
-        &report,
-    )];
+    assert_eq!(err.status(), StatusCode::SERVICE_UNAVAILABLE, "{err}");
+    assert!(
+        relay.mode().queue.parked().is_empty(),
+        "not handed back again"
+    );
+    relay.mode().log.fail(&[]);
+    let mut report = Report::default();
+    relay
+        .on_hold(&record, NOW + 152, Deadline::unbounded(), &mut report)
+        .await
+        .unwrap();
+    assert_eq!(report.outcome(), "recorded");
+    assert_eq!(
+        relay.publisher().events(),
+        [Event::Started, Event::StoppedAbnormally]
+    );
+}
+
+#[tokio::test]
+async fn a_stop_answered_409_after_its_append_is_counted_once() {
+    let relay = relay_with_a_pending_announcement().await;
+    // a stop of a new push whose start was missed: it parks its own drop, then its recovery
+    // of the first drop waits for that drop's announcement
+    let next = signed(
+        INTERRUPT,
+        json!({"sequence": "b", "event_time": NOW + 100, "t": NOW + 700, "errcode": 13,
+               "push_duration": "30000", "stream_param": push_url_params()}),
+    );
+    let mut lines = Vec::new();
+    for (at, expected) in [
+        (NOW + 101, StatusCode::CONFLICT),
+        (NOW + 500, StatusCode::OK),
+    ] {
+        let (response, report) = relay.respond(post(&next), at).await;
+        assert_eq!(response.status(), expected);
+        lines.push(counted(Source::Callback, response.status(), &report));
+    }
+    assert_eq!(total(&lines, "AbnormalStops/network"), 1);
+    assert_eq!(total(&lines, "HoldsParked"), 1);
     assert_eq!(total(&lines, "Rejections/409"), 1);
+}
+
+/// Publishes after letting every other task run, so that two holds handled at once
+/// interleave.
+#[derive(Default)]
+struct Yielding(RecordingPublisher);
+
+impl live_callback_relay::ports::publish::Publisher for Yielding {
+    async fn publish(
+        &self,
+        notification: &live_callback_relay::outbound::notification::Notification,
+    ) -> Result<String, live_callback_relay::ports::publish::PublishError> {
+        tokio::task::yield_now().await;
+        self.0.publish(notification).await
+    }
+}
+
+#[tokio::test]
+async fn two_copies_handled_at_once_publish_once_and_the_second_is_a_409() {
+    let relay = Relay::new(&config(Some(EVERY_EVENT)), Yielding::default())
+        .with_mode(memory_window(WINDOW));
+    relay.handle(post(&start("a", NOW - 100)), NOW).await;
+    let stop = drop_of("a", NOW - 10);
+    relay.handle(post(&stop), NOW + 1).await;
+    relay.handle(post(&stop), NOW + 2).await;
+    let copies = relay.mode().queue.take();
+    let (mut first, mut second) = (Report::default(), Report::default());
+    let (a, b) = tokio::join!(
+        relay.on_hold(&copies[0], NOW + 61, Deadline::unbounded(), &mut first),
+        relay.on_hold(&copies[1], NOW + 61, Deadline::unbounded(), &mut second)
+    );
+    let statuses: Vec<StatusCode> = [&a, &b]
+        .iter()
+        .map(|r| r.as_ref().map_or_else(|e| e.status(), |()| StatusCode::OK))
+        .collect();
+    assert_eq!(
+        statuses,
+        [StatusCode::OK, StatusCode::CONFLICT],
+        "{a:?} {b:?}"
+    );
+    let lines = [
+        counted(
+            Source::Hold {
+                last_receive: false,
+            },
+            statuses[0],
+            &first,
+        ),
+        counted(
+            Source::Hold {
+                last_receive: false,
+            },
+            statuses[1],
+            &second,
+        ),
+    ];
     assert_eq!(total(&lines, "Rejections/503"), 0);
     assert_eq!(total(&lines, "PublishFailures"), 0);
+    assert_eq!(total(&lines, "StoppedAbnormally"), 1);
+}
+
+async fn sweep(relay: &FlakyRelay, at: u64) -> Report {
+    let mut report = Report::default();
+    relay.on_sweep(at, &mut report).await.unwrap();
+    report
+}
+
+#[tokio::test]
+async fn the_sweep_parks_a_hold_tencent_gave_up_on_and_its_drop_is_announced() {
+    let relay = relay();
+    tencent_gives_up_on_a_drop(&relay).await;
+    let held = relay
+        .mode()
+        .log
+        .log
+        .history(&stream_key())
+        .unwrap()
+        .unparked;
+    assert_eq!(held.len(), 1, "the hold is kept for the sweep");
+    assert!(
+        !held.values().any(|m| m.contains(TX_SECRET)),
+        "sealed, masked"
+    );
+    let sweep_after = live_callback_relay::config::DEFAULT_SWEEP_AFTER_SECS;
+    // Tencent's retries may still park it: the sweep waits them out
+    assert_eq!(sweep(&relay, NOW + sweep_after).await.swept, 0);
+    let report = sweep(&relay, NOW + 1 + sweep_after).await;
+    assert_eq!(
+        (report.swept, report.sweep_outcome_at(StatusCode::OK)),
+        (1, "swept")
+    );
+    let parked = relay.mode().queue.take();
+    assert_eq!(relay.mode().queue.parked().len(), 0);
+    assert_eq!(parked.len(), 1);
+    assert_eq!(
+        sweep(&relay, NOW + 2 + sweep_after).await.swept,
+        0,
+        "taken out once parked"
+    );
+    // the stream never came back: its hold, due long ago, announces the drop, late
+    hold(&relay, &parked[0], NOW + 2 + sweep_after)
+        .await
+        .unwrap();
+    assert_eq!(
+        relay.publisher().events(),
+        [Event::Started, Event::StoppedAbnormally]
+    );
+    let announced: Value =
+        serde_json::from_str(relay.publisher().published()[1].document()).unwrap();
+    assert_eq!(announced["held_for_secs"], 1 + sweep_after);
+}
+
+#[tokio::test]
+async fn a_hold_parked_by_tencents_retry_is_not_swept() {
+    let relay = relay();
+    send(&relay, &start("a", NOW - 100), NOW).await;
+    relay.mode().queue.set_failing(true);
+    send(&relay, &drop_of("a", NOW - 10), NOW + 1).await;
+    relay.mode().queue.set_failing(false);
+    assert_eq!(
+        send(&relay, &drop_of("a", NOW - 10), NOW + 61).await,
+        StatusCode::OK
+    );
+    assert_eq!(relay.mode().queue.take().len(), 1);
+    let mut report = Report::default();
+    relay.on_sweep(NOW + 100_000, &mut report).await.unwrap();
+    assert_eq!(
+        (report.swept, report.sweep_outcome_at(StatusCode::OK)),
+        (0, "nothing")
+    );
+    assert!(relay.mode().queue.parked().is_empty());
+}
+
+#[tokio::test]
+async fn a_sweep_that_cannot_park_or_read_leaves_the_holds_to_the_next_one() {
+    let relay = relay();
+    send(&relay, &start("a", NOW - 100), NOW).await;
+    relay.mode().queue.set_failing(true);
+    send(&relay, &drop_of("a", NOW - 10), NOW + 1).await;
+    let later = NOW + 100_000;
+    let mut report = Report::default();
+    relay.on_sweep(later, &mut report).await.unwrap();
+    assert_eq!((report.swept, report.sweep_failures), (0, 1));
+    assert_eq!(report.sweep_outcome_at(StatusCode::OK), "incomplete");
+    relay.mode().queue.set_failing(false);
+    relay.mode().log.fail(&[Op::Unparked]);
+    assert!(relay.on_sweep(later, &mut Report::default()).await.is_err());
+    relay.mode().log.fail(&[]);
+    let mut report = Report::default();
+    relay.on_sweep(later, &mut report).await.unwrap();
+    assert_eq!(report.swept, 1);
 }

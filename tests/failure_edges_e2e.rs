@@ -265,10 +265,13 @@ async fn two_copies_of_a_hold_are_announced_once_and_counted_as_no_failure() {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs moto from the project's virtualenv; `make test` runs it"]
-async fn a_drop_whose_hold_was_never_parked_is_announced_late_when_its_stream_comes_back() {
-    let stack = Stack::queues_only().await.expect("local stack");
+/// The relay with a reconnect window, reaching SQS through a proxy that can refuse
+/// connections, with `extra` settings; the hold queue's event source mapping, as Lambda's
+/// poller, reaches SQS directly.
+async fn behind_a_switchable_sqs(
+    stack: &Stack,
+    extra: &[(&'static str, String)],
+) -> (std::sync::Arc<FunctionHost>, Proxy, EventSourceMapping) {
     let windowed = stack.windowed().await.expect("state table and hold queue");
     let sqs = Proxy::start(stack.moto.endpoint.trim_start_matches("http://"))
         .await
@@ -276,9 +279,18 @@ async fn a_drop_whose_hold_was_never_parked_is_announced_late_when_its_stream_co
     let mut env = stack.window_env(&windowed, WINDOW_SECS);
     env.retain(|(name, _)| *name != "AWS_ENDPOINT_URL_SQS");
     env.push(("AWS_ENDPOINT_URL_SQS", sqs.url()));
+    env.extend_from_slice(extra);
     let function = std::sync::Arc::new(stack.function(&env).await.expect("function"));
-    let _mapping =
+    let mapping =
         EventSourceMapping::start(&stack.moto.endpoint, &windowed.hold_queue, function.clone());
+    (function, sqs, mapping)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs moto from the project's virtualenv; `make test` runs it"]
+async fn a_drop_whose_hold_was_never_parked_is_announced_late_when_its_stream_comes_back() {
+    let stack = Stack::queues_only().await.expect("local stack");
+    let (function, sqs, _mapping) = behind_a_switchable_sqs(&stack, &[]).await;
     told(&function, &[&start("lost", "l1")]).await.expect("200");
     // GIVEN the hold queue refuses every park until Tencent gives up on the stop
     sqs.stop();
@@ -303,5 +315,37 @@ async fn a_drop_whose_hold_was_never_parked_is_announced_late_when_its_stream_co
             "stream.started",
             "stream.stopped_abnormally"
         ]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs moto from the project's virtualenv; `make test` runs it"]
+async fn a_hold_tencent_gave_up_on_is_swept_and_its_drop_announced_though_the_stream_never_returns()
+{
+    let stack = Stack::queues_only().await.expect("local stack");
+    // the sweep takes a hold at once here (Tencent's 17 minutes of retries are played by 13)
+    let (function, sqs, _mapping) =
+        behind_a_switchable_sqs(&stack, &[("SWEEP_AFTER_SECS", "0".to_string())]).await;
+    told(&function, &[&start("gone", "g1")]).await.expect("200");
+    sqs.stop();
+    let (status, _) = post_as_tencent(&function, &stop("gone", "g1"))
+        .await
+        .expect("answered");
+    assert_eq!(status, 503, "Tencent gives up");
+    sqs.resume().await.expect("SQS back");
+    let scheduled: Value =
+        serde_json::from_str(include_str!("fixtures/scheduled_event.json")).unwrap();
+    let answered = function.invoke(&scheduled).await.expect("swept");
+    assert_eq!(answered, json!({"swept": 1}));
+    let events: Vec<String> = events_of(&stack, 2, Duration::from_secs(3))
+        .await
+        .into_iter()
+        .map(|(_, event)| event)
+        .collect();
+    assert_eq!(events, ["stream.started", "stream.stopped_abnormally"]);
+    assert_eq!(lines_with(&function, "\"HoldsSwept\":1"), 1);
+    assert_eq!(
+        function.invoke(&scheduled).await.expect("swept"),
+        json!({"swept": 0})
     );
 }

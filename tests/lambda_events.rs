@@ -162,3 +162,36 @@ async fn records_of_other_services_are_not_taken_for_holds() {
         "neither SQS nor HTTP"
     );
 }
+
+#[tokio::test]
+async fn the_schedules_event_runs_the_sweep() {
+    let relay = windowed();
+    relay.handle(post(&signed(START, json!({}))), NOW).await;
+    relay.mode().queue.set_failing(true);
+    relay
+        .handle(post(&signed(INTERRUPT, json!({"errcode": 13}))), NOW)
+        .await;
+    relay.mode().queue.set_failing(false);
+    let scheduled: Value =
+        serde_json::from_str(include_str!("fixtures/scheduled_event.json")).unwrap();
+    let later = NOW + live_callback_relay::config::DEFAULT_SWEEP_AFTER_SECS;
+    let answered = answer(&relay, invocation(&scheduled), later).await.unwrap();
+    assert_eq!(
+        serde_json::to_value(&answered).unwrap(),
+        json!({"swept": 1})
+    );
+    assert_eq!(relay.mode().queue.parked().len(), 1);
+    // a relay without the window has nothing to sweep
+    let stateless = Relay::new(&config(None), RecordingPublisher::new());
+    let answered = answer(&stateless, invocation(&scheduled), later)
+        .await
+        .unwrap();
+    assert_eq!(
+        serde_json::to_value(&answered).unwrap(),
+        json!({"swept": 0})
+    );
+    // another service's scheduled-looking event is not the schedule's
+    let mut other = scheduled.clone();
+    other["source"] = json!("aws.s3");
+    assert!(answer(&relay, invocation(&other), later).await.is_err());
+}

@@ -657,7 +657,8 @@ async fn without_the_state_table_nothing_is_decided_and_tencent_retries() {
         log: Unreachable,
         queue: MemoryHoldQueue::new(),
         window_secs: WINDOW,
-        announcement_budget: ANNOUNCEMENT_BUDGET,
+        announcement_budget: announcement_budget(),
+        sweep_after_secs: live_callback_relay::config::DEFAULT_SWEEP_AFTER_SECS,
     });
     let response = relay.handle(post(&start("a", NOW - 100)), NOW).await;
     assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);

@@ -140,10 +140,15 @@ async fn stream_histories_grow_repeat_and_compact_as_the_memory_log_does() {
     let compacted = memory.history(&key).unwrap().compacted(2, 10_000);
     assert_eq!(compacted.entries.len(), 2);
     // marking a drop is a write: a compaction computed before it changes nothing
+    let unparked = |drop_id, at| Mark::Unparked {
+        drop_id,
+        message: "{\"v\":2,\"hold\":\"...\",\"seal\":\"...\"}",
+        at,
+    };
     for mark in [
         Mark::Announced("a-stop"),
-        Mark::Unparked("a-stop"),
-        Mark::Unparked("b-stop"),
+        unparked("a-stop", 150),
+        unparked("b-stop", 160),
         Mark::Parked("b-stop"),
         Mark::Parked("never-unparked"),
     ] {
@@ -167,7 +172,7 @@ async fn stream_histories_grow_repeat_and_compact_as_the_memory_log_does() {
     assert!(!a.fresh && a.history.entries.len() == 6);
     assert!(a.history.announced.contains("a-stop"));
     assert_eq!(
-        a.history.unparked.iter().collect::<Vec<_>>(),
+        a.history.unparked.keys().collect::<Vec<_>>(),
         ["a-stop"],
         "marked unparked, not yet parked"
     );
@@ -194,7 +199,11 @@ async fn stream_histories_grow_repeat_and_compact_as_the_memory_log_does() {
     assert_eq!(a, b, "after compaction");
     assert!(a.fresh, "a compacted id is not recognised any more");
     assert!(a.history.announced.is_empty(), "{:?}", a.history.announced);
-    assert!(a.history.unparked.is_empty(), "{:?}", a.history.unparked);
+    assert_eq!(
+        a.history.unparked.keys().collect::<Vec<_>>(),
+        ["a-stop"],
+        "compaction keeps a hold not parked"
+    );
     assert_eq!(a.history.entries.len(), 3);
     table
         .compact(&key, &late, a.version - 2)
@@ -210,4 +219,92 @@ async fn stream_histories_grow_repeat_and_compact_as_the_memory_log_does() {
     );
     assert_eq!(a, b, "after a late compaction");
     assert!(!a.fresh, "the entry appended after it is still there");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs moto from the project's virtualenv; `make test` runs it"]
+async fn the_sweep_finds_the_holds_not_parked_as_the_memory_log_does() {
+    let moto = Moto::start(&moto::server_path()).await.expect("moto");
+    let table = table(&moto).await;
+    let memory = MemoryStreamLog::new();
+    let key = |stream: &str| StreamKey {
+        app: "live.example.com".into(),
+        appname: "live".into(),
+        stream_id: stream.into(),
+    };
+    let first = entries().remove(1);
+    for (stream, at) in [("one", 100), ("two", 200), ("three", 300)] {
+        table.append(&key(stream), &first).await.expect("appended");
+        memory.append(&key(stream), &first).await.expect("appended");
+        for drop_id in [format!("{stream}-stop-1"), format!("{stream}-stop-2")] {
+            let mark = Mark::Unparked {
+                drop_id: &drop_id,
+                message: &format!("sealed hold of {drop_id}"),
+                at,
+            };
+            table.mark(&key(stream), mark).await.expect("marked");
+            memory.mark(&key(stream), mark).await.expect("marked");
+        }
+    }
+    table
+        .mark(&key("three"), Mark::Parked("three-stop-1"))
+        .await
+        .unwrap();
+    memory
+        .mark(&key("three"), Mark::Parked("three-stop-1"))
+        .await
+        .unwrap();
+    let found = |mut streams: Vec<live_callback_relay::ports::stream_log::Unparked>| {
+        streams.sort_by_key(|s| s.holds.clone());
+        streams
+            .into_iter()
+            .map(|s| (s.version, s.holds))
+            .collect::<Vec<_>>()
+    };
+    for before in [99, 100, 250, 300] {
+        assert_eq!(
+            found(table.unparked(before).await.expect("queried")),
+            found(memory.unparked(before).await.expect("queried")),
+            "before {before}"
+        );
+    }
+    let all = table.unparked(300).await.unwrap();
+    assert_eq!(all.len(), 3);
+    assert_eq!(
+        all.iter().map(|s| s.holds.len()).sum::<usize>(),
+        5,
+        "the hold parked meanwhile is not swept"
+    );
+    // swept: one hold of one, both of another; the third written since it was read
+    let by = |stream: &str| {
+        all.iter()
+            .find(|s| s.holds[0].0.starts_with(stream))
+            .unwrap()
+            .clone()
+    };
+    table
+        .swept(&by("one"), &["one-stop-1".to_string()])
+        .await
+        .unwrap();
+    table
+        .swept(&by("two"), &["two-stop-1".into(), "two-stop-2".into()])
+        .await
+        .unwrap();
+    table
+        .append(&key("three"), &entries().remove(3))
+        .await
+        .unwrap();
+    table
+        .swept(&by("three"), &["three-stop-2".to_string()])
+        .await
+        .expect("refused quietly");
+    let left = table.unparked(300).await.unwrap();
+    let mut holds: Vec<String> = left
+        .iter()
+        .flat_map(|s| s.holds.iter().map(|(id, _)| id.clone()))
+        .collect();
+    holds.sort();
+    assert_eq!(holds, ["one-stop-2", "three-stop-2"]);
+    let two = table.append(&key("two"), &first).await.unwrap();
+    assert!(two.history.unparked.is_empty());
 }

@@ -82,11 +82,8 @@ def plan(templates: list, rules: list, desired: Desired) -> list:
         changed = {k: v for k, v in desired.template_fields().items() if ours.get(k) != v}
         if changed:
             calls.append(Call("ModifyLiveCallbackTemplate", {"TemplateId": template_id, **changed}))
-    bound = next(
-        (r for r in rules if r.get("DomainName") == desired.domain and r.get("AppName") == desired.app),
-        None,
-    )
-    if bound is not None and bound.get("TemplateId") == template_id:
+    bound = binding(rules, desired)
+    if bound == template_id:
         return calls
     if bound is not None:
         # what CreateLiveCallbackRule does to an existing binding is not documented
@@ -96,7 +93,7 @@ def plan(templates: list, rules: list, desired: Desired) -> list:
             undo=Call("CreateLiveCallbackRule", {
                 "DomainName": desired.domain,
                 "AppName": desired.app,
-                "TemplateId": bound["TemplateId"],
+                "TemplateId": bound,
             }),
         ))
     calls.append(Call("CreateLiveCallbackRule", {
@@ -142,42 +139,65 @@ class Tencent:
         return templates, rules
 
 
-def tccli(planned: Call, mask) -> str:
+def tccli(planned: "Call", mask) -> str:
     """The `tccli` command line of a call, for a person to run."""
     args = " ".join(f"--{k} {v}" for k, v in planned.params.items())
     return mask(f"tccli live {planned.action} {args}")
 
 
-def apply(calls: list, call, mask=lambda text: text) -> None:
+def binding(rules: list, desired: Desired):
+    """The template the desired domain's app is bound to in `rules`, or None."""
+    return next(
+        (r.get("TemplateId") for r in rules
+         if r.get("DomainName") == desired.domain and r.get("AppName") == desired.app),
+        None,
+    )
+
+
+def apply(calls: list, call, bound, mask=lambda text: text) -> None:
     """Makes `calls` through `call(action, params) -> answer`, the new template's id in
-    place of NEW_TEMPLATE once Tencent has given it. When a call fails, what the calls made
-    so far took away is put back (a deleted binding is created again) before the failure is
-    raised; what cannot be put back is named, with the command that does it."""
+    place of NEW_TEMPLATE once Tencent has given it. When a call fails (or the run is
+    interrupted) after a call that takes something away (a binding deleted, even one whose
+    call failed, since it may have taken effect), `bound()` (what Describe says the domain's
+    app is bound to now) decides: unbound, the old binding is created again; bound, it is
+    left alone. What cannot be put back is named, with the command that does it."""
     created = None
-    done = []
+    attempted = []
     for planned in calls:
         params = {k: (created if v == NEW_TEMPLATE else v) for k, v in planned.params.items()}
+        attempted.append(planned)
         try:
             answer = call(planned.action, params)
-        except StackError as failure:
-            undone = [c.undo for c in reversed(done) if c.undo is not None]
-            left = []
-            for undo in undone:
-                try:
-                    call(undo.action, undo.params)
-                    print(f"put back: {undo.shown(mask)}")
-                except StackError as e:
-                    left.append(f"{e}; to put it back, run: {tccli(undo, mask)}")
-            if left:
-                raise StackError(f"{failure}; NOT put back: " + "; ".join(left)) from failure
-            if undone:
-                raise StackError(f"{failure} (the binding it replaced is back: the domain keeps its callbacks)") from failure
-            raise
-
+        except (StackError, KeyboardInterrupt) as failure:
+            outcome = put_back([c.undo for c in attempted if c.undo is not None], call, bound, mask)
+            if isinstance(failure, KeyboardInterrupt):
+                print(f"interrupted: {outcome or 'nothing taken away'}", file=sys.stderr)
+                raise
+            raise StackError(f"{failure}{f' ({outcome})' if outcome else ''}") from failure
         print(f"done: {Call(planned.action, params).shown(mask)}")
-        done.append(planned)
         if planned.action == "CreateLiveCallbackTemplate":
             created = answer["TemplateId"]
+
+
+def put_back(undos: list, call, bound, mask) -> str:
+    """Puts back what `undos` undo (the bindings deleted), if the domain's app is unbound
+    now; says what became of it."""
+    if not undos:
+        return ""
+    commands = "; ".join(f"check with tccli live DescribeLiveCallbackRules, and if it is unbound run: {tccli(u, mask)}" for u in undos)
+    try:
+        now = bound()
+    except StackError as e:
+        return f"NOT put back: what the domain is bound to could not be read ({e}); {commands}"
+    if now is not None:
+        return f"the domain is bound to template {now}: it keeps its callbacks"
+    for undo in undos:
+        try:
+            call(undo.action, undo.params)
+        except StackError as e:
+            return f"NOT put back: {e}; to put it back, run: {tccli(undo, mask)}"
+        print(f"put back: {undo.shown(mask)}")
+    return "the binding it replaced is back: the domain keeps its callbacks"
 
 
 def main(argv=None) -> int:
@@ -212,7 +232,7 @@ def main(argv=None) -> int:
             for call in calls:
                 print(f"  {call.shown(stack.shown)}")
             return 0
-        apply(calls, tencent.call, stack.shown)
+        apply(calls, tencent.call, lambda: binding(tencent.state()[1], desired), stack.shown)
         print("a new binding takes 5 to 10 minutes to apply at Tencent; then run make verify")
     except StackError as e:
         print(f"cannot connect Tencent: {e}", file=sys.stderr)

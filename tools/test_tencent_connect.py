@@ -9,7 +9,7 @@ from unittest import mock
 
 import tencent_connect
 from stack import Stack, StackError
-from tencent_connect import NEW_TEMPLATE, Desired, apply, plan, template_name
+from tencent_connect import NEW_TEMPLATE, Desired, apply, binding, plan, template_name
 
 KEY = "k3y-Th4t-Must-N0t-Show"
 DESIRED = Desired(
@@ -68,6 +68,9 @@ class TencentAccount:
             raise AssertionError(f"unexpected {action}")
         return {}
 
+    def bound(self):
+        return binding(self.rules, DESIRED)
+
 
 def actions(calls):
     return [(c.action, c.params) for c in calls]
@@ -125,7 +128,7 @@ class PlanTest(unittest.TestCase):
         }
         for name, account in accounts.items():
             with self.subTest(name), contextlib.redirect_stdout(io.StringIO()):
-                apply(plan(account.templates, account.rules, DESIRED), account.call)
+                apply(plan(account.templates, account.rules, DESIRED), account.call, account.bound)
                 self.assertEqual(plan(account.templates, account.rules, DESIRED), [])
                 ours = [t for t in account.templates if t["TemplateName"] == DESIRED.template_name]
                 self.assertEqual(len(ours), 1)
@@ -152,16 +155,27 @@ class PlanTest(unittest.TestCase):
 
 
 class Refusing(TencentAccount):
-    """An account whose `CreateLiveCallbackRule` fails for the templates in `refused`."""
+    """An account whose `CreateLiveCallbackRule` fails for the templates in `refused`
+    (after taking effect, for those in `applied_anyway`), and whose calls of `interrupted`
+    are interrupted (Ctrl-C)."""
 
-    def __init__(self, templates, rules, refused):
+    def __init__(self, templates, rules, refused=(), applied_anyway=(), interrupted=(), delete_fails=False):
         super().__init__(templates, rules)
-        self.refused = refused
+        self.refused, self.applied_anyway, self.interrupted = refused, applied_anyway, interrupted
+        self.delete_fails = delete_fails
 
     def call(self, action, params):
+        if action in self.interrupted:
+            self.interrupted = ()  # one Ctrl-C
+            raise KeyboardInterrupt
         if action == "CreateLiveCallbackRule" and params["TemplateId"] in self.refused:
+            if params["TemplateId"] in self.applied_anyway:
+                super().call(action, params)
             raise StackError(f"{action}: InternalError: refused")
-        return super().call(action, params)
+        answer = super().call(action, params)
+        if action == "DeleteLiveCallbackRule" and self.delete_fails:
+            raise StackError(f"{action}: RequestTimeout: no answer")
+        return answer
 
 
 class RebindTest(unittest.TestCase):
@@ -174,7 +188,7 @@ class RebindTest(unittest.TestCase):
         account = Refusing(*self.BOUND_ELSEWHERE, refused={7})
         out = io.StringIO()
         with contextlib.redirect_stdout(out), self.assertRaises(StackError) as raised:
-            apply(plan(account.templates, account.rules, DESIRED), account.call)
+            apply(plan(account.templates, account.rules, DESIRED), account.call, account.bound)
         self.assertEqual(self.bound(account), [3], "the domain keeps its callbacks")
         self.assertIn("the binding it replaced is back", str(raised.exception))
         self.assertIn("put back: CreateLiveCallbackRule", out.getvalue())
@@ -182,7 +196,7 @@ class RebindTest(unittest.TestCase):
     def test_an_old_binding_that_cannot_be_put_back_is_named_with_the_command_that_does_it(self):
         account = Refusing(*self.BOUND_ELSEWHERE, refused={7, 3})
         with contextlib.redirect_stdout(io.StringIO()), self.assertRaises(StackError) as raised:
-            apply(plan(account.templates, account.rules, DESIRED), account.call)
+            apply(plan(account.templates, account.rules, DESIRED), account.call, account.bound)
         self.assertEqual(self.bound(account), [])
         self.assertIn(
             "NOT put back: CreateLiveCallbackRule: InternalError: refused; to put it back, run: "
@@ -193,8 +207,47 @@ class RebindTest(unittest.TestCase):
     def test_a_failed_first_binding_has_nothing_to_put_back(self):
         account = Refusing([template()], [], refused={7})
         with contextlib.redirect_stdout(io.StringIO()), self.assertRaises(StackError) as raised:
-            apply(plan(account.templates, account.rules, DESIRED), account.call)
+            apply(plan(account.templates, account.rules, DESIRED), account.call, account.bound)
         self.assertEqual(str(raised.exception), "CreateLiveCallbackRule: InternalError: refused")
+
+    def test_a_new_binding_that_took_effect_despite_its_error_is_not_undone(self):
+        account = Refusing(*self.BOUND_ELSEWHERE, refused={7}, applied_anyway={7})
+        with contextlib.redirect_stdout(io.StringIO()), self.assertRaises(StackError) as raised:
+            apply(plan(account.templates, account.rules, DESIRED), account.call, account.bound)
+        self.assertEqual(self.bound(account), [7])
+        self.assertIn("the domain is bound to template 7", str(raised.exception))
+
+    def test_a_delete_that_took_effect_despite_its_error_is_put_back(self):
+        account = Refusing(*self.BOUND_ELSEWHERE, delete_fails=True)
+        with contextlib.redirect_stdout(io.StringIO()), self.assertRaises(StackError) as raised:
+            apply(plan(account.templates, account.rules, DESIRED), account.call, account.bound)
+        self.assertEqual(self.bound(account), [3])
+        self.assertIn("the binding it replaced is back", str(raised.exception))
+
+    def test_an_interruption_between_the_delete_and_the_create_puts_the_binding_back(self):
+        account = Refusing(*self.BOUND_ELSEWHERE)
+        planned = plan(account.templates, account.rules, DESIRED)
+        account.interrupted = ("CreateLiveCallbackRule",)
+        err = io.StringIO()
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(err), \
+                self.assertRaises(KeyboardInterrupt):
+            apply(planned, account.call, account.bound)
+        self.assertEqual(self.bound(account), [3])
+        self.assertIn("interrupted: the binding it replaced is back", err.getvalue())
+
+    def test_an_unreadable_binding_is_named_with_what_to_check_and_run(self):
+        account = Refusing(*self.BOUND_ELSEWHERE, refused={7})
+
+        def unreadable():
+            raise StackError("DescribeLiveCallbackRules: InternalError: down")
+
+        with contextlib.redirect_stdout(io.StringIO()), self.assertRaises(StackError) as raised:
+            apply(plan(account.templates, account.rules, DESIRED), account.call, unreadable)
+        self.assertIn(
+            "check with tccli live DescribeLiveCallbackRules, and if it is unbound run: "
+            "tccli live CreateLiveCallbackRule --DomainName push.example.com --AppName live --TemplateId 3",
+            str(raised.exception),
+        )
 
     def test_the_command_exits_2_and_says_what_happened(self):
         code, shown = OutputTest().run_main(
@@ -245,7 +298,7 @@ class OutputTest(unittest.TestCase):
         ]
         if account is not None:
             tencent = mock.Mock()
-            tencent.state.return_value = (account.templates, account.rules)
+            tencent.state.side_effect = lambda: (account.templates, account.rules)
             tencent.call.side_effect = account.call
             patches.append(mock.patch.object(tencent_connect, "Tencent", return_value=tencent))
         with contextlib.ExitStack() as stack:

@@ -145,6 +145,17 @@ class Leaks(unittest.TestCase):
         ]:
             self.assertEqual(verify.leaks(leaky), ["nested"], leaky)
 
+    def test_a_part_of_a_credential_is_a_leak_in_any_encoding(self):
+        password = verify.PLANTED["url password"]
+        run = password.split(",")[0]
+        for shown in [
+            f"relay=rtmp://pusher:{run}@live.example.com",
+            "relay=" + urllib.parse.quote(urllib.parse.quote(f"rtmp://pusher:{run}", safe=""), safe=""),
+        ]:
+            self.assertEqual(verify.leaks(envelope("stream.started", stream_param=shown)), ["url password"], shown)
+        masked = "relay=rtmp://***@live.example.com/live/s"
+        self.assertEqual(verify.leaks(envelope("stream.started", stream_param=masked)), [])
+
     def test_a_chat_message_is_read_for_its_stream_and_event(self):
         chat = {"version": "1.0", "source": "custom", "metadata": {
             "eventType": "stream.recovered",

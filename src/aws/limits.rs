@@ -32,6 +32,14 @@ pub const STORE: CallLimits = CallLimits {
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
 
+/// The longest an announcement takes from its claim to its record, every call retried to
+/// its limit: the claim, the publish, the post to chat (`chat`, its budget; zero without
+/// chat), then the claim's completion, the stream's mark and (when both are refused) the
+/// hand-off to the hold queue.
+pub fn announcement(chat: Duration) -> Duration {
+    PUBLISH.operation_timeout + chat + 4 * STORE.operation_timeout
+}
+
 impl CallLimits {
     pub fn retry_config(self) -> RetryConfig {
         RetryConfig::standard()

@@ -3,9 +3,11 @@
 //!
 //! - `event#<event_id>`: the claim on one event, for deduplication without the window;
 //! - `stream#<["app","appname","stream_id"]>`: one stream's history (`snapshot`, `log`,
-//!   the ids in it, the drops whose announcement was published).
+//!   the ids in it, the drops whose announcement was published), and the holds that could
+//!   not be parked (`hold:<drop event_id>`, each its sealed message), with the sweep's mark
+//!   (`sweep`, `unparked_at`: the sparse index `unparked` lists what the sweep is for).
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
@@ -18,7 +20,7 @@ use crate::meaning::stream_state::{Entry, History, Stream};
 use crate::ports::idempotency::{
     CLAIM_RETENTION_SECS, Claim, IdempotencyStore, StoreError, published_until,
 };
-use crate::ports::stream_log::{Appended, Mark, StreamKey, StreamLog};
+use crate::ports::stream_log::{Appended, Mark, StreamKey, StreamLog, Unparked};
 
 const IN_FLIGHT: &str = "in_flight";
 const PUBLISHED: &str = "published";
@@ -26,6 +28,13 @@ const PUBLISHED: &str = "published";
 const CLAIMABLE: &str = "attribute_not_exists(pk) OR expires_at < :now OR (#state = :in_flight AND lease_until <= :now)";
 /// How long a stream's history is kept after its last input.
 pub const STREAM_RETENTION_SECS: u64 = 30 * 86_400;
+/// The index of the streams the sweep is for, and its partition's one value.
+pub const UNPARKED_INDEX: &str = "unparked";
+const SWEEP: &str = "unparked";
+/// The attributes of the holds not parked: `hold:<drop event_id>`.
+const HOLD_PREFIX: &str = "hold:";
+/// How many streams one sweep takes at most (the next takes the rest).
+const SWEEP_PAGE: i32 = 100;
 
 #[derive(Debug, Clone)]
 pub struct StateTable {
@@ -224,11 +233,7 @@ impl StreamLog for StateTable {
             Err(e) => return Err(store_error(e)),
         };
         let item = item.unwrap_or_default();
-        let version = item
-            .get("version")
-            .and_then(|v| v.as_n().ok())
-            .and_then(|n| n.parse().ok())
-            .unwrap_or(0);
+        let version = version_of(&item);
         let history = history_of(item)?;
         let position = history.position(&id).ok_or_else(|| {
             StoreError(format!(
@@ -244,23 +249,93 @@ impl StreamLog for StateTable {
     }
 
     async fn mark(&self, key: &StreamKey, mark: Mark<'_>) -> Result<(), StoreError> {
-        let (expression, drop_id) = match mark {
-            Mark::Announced(drop_id) => ("ADD announced :drop, #version :one", drop_id),
-            Mark::Unparked(drop_id) => ("ADD unparked :drop, #version :one", drop_id),
-            Mark::Parked(drop_id) => ("DELETE unparked :drop ADD #version :one", drop_id),
-        };
-        self.client
+        let request = self
+            .client
             .update_item()
             .table_name(&self.table)
             .key("pk", stream_pk(key))
-            .update_expression(expression)
             .expression_attribute_names("#version", "version")
-            .expression_attribute_values(":drop", AttributeValue::Ss(vec![drop_id.into()]))
-            .expression_attribute_values(":one", number(1))
+            .expression_attribute_values(":one", number(1));
+        let request = match mark {
+            Mark::Announced(drop_id) => request
+                .update_expression("ADD announced :drop, #version :one")
+                .expression_attribute_values(":drop", AttributeValue::Ss(vec![drop_id.into()])),
+            Mark::Unparked {
+                drop_id,
+                message,
+                at,
+            } => request
+                .update_expression(
+                    "SET #hold = :message, #sweep = :sweep, unparked_at = if_not_exists(unparked_at, :at) ADD #version :one",
+                )
+                .expression_attribute_names("#hold", format!("{HOLD_PREFIX}{drop_id}"))
+                .expression_attribute_names("#sweep", "sweep")
+                .expression_attribute_values(":message", AttributeValue::S(message.into()))
+                .expression_attribute_values(":sweep", AttributeValue::S(SWEEP.into()))
+                .expression_attribute_values(":at", number(at)),
+            Mark::Parked(drop_id) => request
+                .update_expression("REMOVE #hold ADD #version :one")
+                .expression_attribute_names("#hold", format!("{HOLD_PREFIX}{drop_id}")),
+        };
+        request.send().await.map(|_| ()).map_err(store_error)
+    }
+
+    async fn unparked(&self, before: u64) -> Result<Vec<Unparked>, StoreError> {
+        let found = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(UNPARKED_INDEX)
+            .key_condition_expression("#sweep = :sweep AND unparked_at <= :before")
+            .expression_attribute_names("#sweep", "sweep")
+            .expression_attribute_values(":sweep", AttributeValue::S(SWEEP.into()))
+            .expression_attribute_values(":before", number(before))
+            .limit(SWEEP_PAGE)
             .send()
             .await
-            .map(|_| ())
-            .map_err(store_error)
+            .map_err(store_error)?;
+        Ok(found
+            .items()
+            .iter()
+            .filter_map(|item| {
+                Some(Unparked {
+                    item: item.get("pk")?.as_s().ok()?.clone(),
+                    version: version_of(item),
+                    holds: holds_of(item).into_iter().collect(),
+                })
+            })
+            .collect())
+    }
+
+    async fn swept(&self, stream: &Unparked, parked: &[String]) -> Result<(), StoreError> {
+        let mut request = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", AttributeValue::S(stream.item.clone()))
+            .condition_expression("#version = :seen")
+            .expression_attribute_names("#version", "version")
+            .expression_attribute_values(":seen", number(stream.version))
+            .expression_attribute_values(":one", number(1));
+        let mut removed: Vec<String> = Vec::new();
+        for (n, drop_id) in parked.iter().enumerate() {
+            request = request
+                .expression_attribute_names(format!("#h{n}"), format!("{HOLD_PREFIX}{drop_id}"));
+            removed.push(format!("#h{n}"));
+        }
+        if parked.len() == stream.holds.len() {
+            request = request.expression_attribute_names("#sweep", "sweep");
+            removed.extend(["#sweep".to_string(), "unparked_at".to_string()]);
+        }
+        let expression = format!("REMOVE {} ADD #version :one", removed.join(", "));
+        match request.update_expression(expression).send().await {
+            Ok(_) => Ok(()),
+            // written meanwhile: the next sweep takes what is left
+            Err(SdkError::ServiceError(e)) if e.err().is_conditional_check_failed_exception() => {
+                Ok(())
+            }
+            Err(e) => Err(store_error(e)),
+        }
     }
 
     async fn compact(
@@ -276,7 +351,6 @@ impl StreamLog for StateTable {
             .collect();
         let ids: Vec<String> = compacted.entries.iter().map(Entry::id).collect();
         let announced: Vec<String> = compacted.announced.iter().cloned().collect();
-        let unparked: Vec<String> = compacted.unparked.iter().cloned().collect();
         // a string set cannot be empty: an empty one is removed
         let mut set: Vec<String> = ["#snapshot = :snapshot", "#log = :log", "#version = :next"]
             .map(String::from)
@@ -293,7 +367,6 @@ impl StreamLog for StateTable {
             .expression_attribute_names("#version", "version")
             .expression_attribute_names("#ids", "ids")
             .expression_attribute_names("#announced", "announced")
-            .expression_attribute_names("#unparked", "unparked")
             .expression_attribute_values(":seen", number(seen_version))
             .expression_attribute_values(":next", number(seen_version + 1))
             .expression_attribute_values(
@@ -301,11 +374,7 @@ impl StreamLog for StateTable {
                 AttributeValue::S(to_json(&compacted.snapshot)),
             )
             .expression_attribute_values(":log", AttributeValue::L(log));
-        for (name, values) in [
-            ("ids", ids),
-            ("announced", announced),
-            ("unparked", unparked),
-        ] {
+        for (name, values) in [("ids", ids), ("announced", announced)] {
             if values.is_empty() {
                 remove.push(format!("#{name}"));
             } else {
@@ -353,18 +422,35 @@ fn history_of(item: HashMap<String, AttributeValue>) -> Result<History, StoreErr
             .collect::<Result<Vec<_>, _>>()?,
         None => Vec::new(),
     };
-    let set = |name: &str| -> BTreeSet<String> {
-        item.get(name)
-            .and_then(|v| v.as_ss().ok())
-            .map(|set| set.iter().cloned().collect())
-            .unwrap_or_default()
-    };
+    let announced: BTreeSet<String> = item
+        .get("announced")
+        .and_then(|v| v.as_ss().ok())
+        .map(|set| set.iter().cloned().collect())
+        .unwrap_or_default();
     Ok(History {
-        announced: set("announced"),
-        unparked: set("unparked"),
+        announced,
+        unparked: holds_of(&item),
         snapshot,
         entries,
     })
+}
+
+/// The holds not parked an item holds: each drop's id and its sealed message.
+fn holds_of(item: &HashMap<String, AttributeValue>) -> BTreeMap<String, String> {
+    item.iter()
+        .filter_map(|(name, value)| {
+            let drop_id = name.strip_prefix(HOLD_PREFIX)?;
+            Some((drop_id.to_string(), value.as_s().ok()?.clone()))
+        })
+        .collect()
+}
+
+/// How many times an item has been written (0 for none).
+fn version_of(item: &HashMap<String, AttributeValue>) -> u64 {
+    item.get("version")
+        .and_then(|v| v.as_n().ok())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0)
 }
 
 fn number(n: u64) -> AttributeValue {

@@ -101,7 +101,7 @@ fn require_object(body: &[u8]) -> Result<(), String> {
 
 /// A decoded push or interrupt callback. `stream_param` is already redacted. Serialized,
 /// it is the canonical form of what the callback says, which its `event_id` digests; read
-/// back from it (only stops are stored), see [`Callback::stored`].
+/// back, a stop (the only kind stored, in a hold, which keeps its `event_id` beside it).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Callback {
     #[serde(skip, default = "stored_push")]
@@ -208,12 +208,6 @@ impl Callback {
         };
         callback.event_id = callback.content_id();
         Ok(callback)
-    }
-
-    /// A stop read back from its canonical form, with its identity worked out again.
-    pub fn stored(mut stop: Callback) -> Callback {
-        stop.event_id = stop.content_id();
-        stop
     }
 
     pub fn classification(&self) -> Classification {

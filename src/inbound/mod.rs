@@ -12,6 +12,11 @@ use signature::{Authentic, SignatureError, Verifier};
 /// types are not bounded here: API Gateway (10 MB) and Lambda (6 MB) bound every body.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
+/// How long after a callback first arrives Tencent may still send it again: up to 12
+/// retries a minute apart, each after up to 20 s without an answer (PROTOCOL.md), and a
+/// minute for the clocks of the relay's instances and the network.
+pub const TENCENT_RETRY_SECS: u64 = 12 * (60 + 20) + 60;
+
 /// Why a body is not a verified push or interrupt callback.
 #[derive(Debug, thiserror::Error)]
 pub enum InboundError {

@@ -3,23 +3,29 @@
 //! RTMP pushes separate pairs with `&`; other protocols and players use `;` or `,`, and an
 //! SRT push carries `streamid=#!::h=<domain>,r=<app>/<stream>,txSecret=...,txTime=...`.
 //! Which of these Tencent forwards is not documented, so every form is handled, and where
-//! in doubt the text is masked. The rule, applied to the text as it came and again after
-//! each round of percent-decoding (the text is shown decoded):
+//! in doubt the text is masked. The rule (README, "How `stream_param` is masked"), applied
+//! to the text as it came and again after each round of percent-decoding (the text is
+//! shown decoded):
 //!
-//! - the userinfo of every URL, everything between `://` and the last `@` before the next
-//!   `/`, whatever its characters, is masked;
-//! - the text is cut into pieces at `&`, `;`, `,`, `?`, `#`, `+` and white space; in a
+//! - URLs: after an authority's start (`//`, or its escaped forms `\/\/` and `\\`), the
+//!   userinfo, to the last `@` before the next `/` or `\` (or, when the first word there
+//!   holds a `:` and no `@` follows before a `/`, to the last `@` of the text: a password
+//!   may hold a `/`), whatever its characters; and a bare `user:password@host`: from the
+//!   start of the value the `@` stands in to its last `@`, when a `:` comes before it;
+//! - pairs: the text is cut into pieces at `&`, `;`, `,`, `?`, `#`, `+` and white space; in a
 //!   piece, each `=` or `:` ends a name (the text since the piece's start or the previous
 //!   `=` or `:`), and after the first name that names a credential the rest of the piece is
-//!   masked, so a pair nested in a value (`cb=token=abc`) is masked like any other; a
-//!   masked value runs on to the next `&` in a query that has one, else to the next piece
-//!   with an `=`;
+//!   masked, so a pair nested in a value (`cb=token=abc`) is masked like any other; a name
+//!   followed by spaces before its `=` or `:` is one too;
+//! - runs: a masked value runs on to the next `&` in a query that has one, else up to a
+//!   piece that follows `;`, `,`, `?` or `#` and is a pair with a name and a value (so
+//!   neither a `+`, a space nor base64's padding `=` ends it);
 //! - text still percent-encoded after four rounds is masked whole.
 
 /// Any parameter whose name contains one of these (ignoring case and everything but
 /// letters and digits) is a credential: `txSecret`, `usersig`, `access_token`, `apiKey`,
-/// `x-auth`, `password`, `pwd`, ...
-const SENSITIVE_NAME_PARTS: [&str; 8] = [
+/// `x-auth`, `password`, `pwd`, `jwt`, `bearer`, `session_id`, `cookie`...
+const SENSITIVE_NAME_PARTS: [&str; 12] = [
     "secret",
     "token",
     "sig",
@@ -28,10 +34,18 @@ const SENSITIVE_NAME_PARTS: [&str; 8] = [
     "pass",
     "pwd",
     "credential",
+    "jwt",
+    "bearer",
+    "session",
+    "cookie",
 ];
 /// Characters that end a `name=value` pair in the forms above, `?`/`#`, which start a
 /// query or an SRT stream id, and `+`, form-encoding's space.
 const SEPARATORS: [char; 6] = ['&', ';', ',', '?', '#', '+'];
+/// The separators that start another pair (not `+` or a space, which a value may hold).
+const PAIR_SEPARATORS: [char; 5] = ['&', ';', ',', '?', '#'];
+/// Where a URL's authority starts: `//`, and the escaped forms `\/\/` (JSON) and `\\`.
+const AUTHORITY_STARTS: [&str; 3] = ["//", "\\/\\/", "\\\\"];
 /// What ends a name within a piece: `name=value`, and `name:value` (headers, JSON).
 const NAME_ENDS: [char; 2] = ['=', ':'];
 /// How many rounds of percent-encoding are undone; text encoded deeper is masked whole.
@@ -113,26 +127,34 @@ fn credential_value_at(piece: &str) -> Option<usize> {
     None
 }
 
+/// Whether `piece` is a pair with a name and a value (`txTime=1`; not `=`, `abc=`).
+fn is_pair(piece: &str) -> bool {
+    piece.split_once('=').is_some_and(|(name, value)| {
+        !name.trim().is_empty() && !value.trim_end_matches('=').is_empty()
+    })
+}
+
 /// Masks the value of every credential-named name (see the module's rule). A sensitive
-/// name followed by spaces before its `=` (`txSecret = a`, `cb=txSecret = a`) is a pair
-/// too.
+/// name followed by spaces before its `=` or `:` (`txSecret = a`, `cb=txSecret = a`,
+/// `token : a`) is a pair too.
 fn mask_pairs(text: &str) -> String {
     let ampersand_query = text.contains('&');
     let mut out = String::with_capacity(text.len());
     let mut masking = false;
     let mut bare_sensitive_name = false;
+    let mut after_pair_separator = true;
     for piece in text.split_inclusive(is_separator) {
         let (body, separator) = match piece.char_indices().last() {
             Some((at, c)) if is_separator(c) => piece.split_at(at),
             _ => (piece, ""),
         };
-        let has_pair = body.contains('=');
-        if masking && (ampersand_query || !has_pair) {
+        let starts_a_pair = after_pair_separator && is_pair(body);
+        if masking && (ampersand_query || !starts_a_pair) {
             if !body.is_empty() {
                 out.push_str(MASK);
             }
         } else if let Some(at) = credential_value_at(body)
-            .or_else(|| (bare_sensitive_name && body.starts_with('=')).then_some(1))
+            .or_else(|| (bare_sensitive_name && body.starts_with(NAME_ENDS)).then_some(1))
         {
             out.push_str(&body[..at]);
             out.push_str(MASK);
@@ -151,30 +173,93 @@ fn mask_pairs(text: &str) -> String {
             masking = false;
             bare_sensitive_name = false;
         }
+        if !separator.is_empty() {
+            after_pair_separator = separator.starts_with(PAIR_SEPARATORS);
+        }
         out.push_str(separator);
     }
     out
 }
 
-/// Masks the userinfo of every URL: from `://` to the last `@` before the next `/`, whatever
-/// lies between (a password may hold any character; erring on the side of masking).
+/// Masks the userinfo of every URL (see the module's rule; a password may hold any
+/// character: erring on the side of masking).
 fn mask_userinfo(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
-    while let Some(at) = rest.find("://") {
-        let (before, after) = rest.split_at(at + 3);
+    while let Some((at, len)) = AUTHORITY_STARTS
+        .iter()
+        .filter_map(|start| rest.find(start).map(|at| (at, start.len())))
+        .min()
+    {
+        let (before, after) = rest.split_at(at + len);
         out.push_str(before);
-        let authority_end = after.find('/').unwrap_or(after.len());
-        match after[..authority_end].rfind('@') {
-            Some(userinfo_end) => {
+        let authority = &after[..after.find(['/', '\\']).unwrap_or(after.len())];
+        // `user:password@host`, or a password holding a `/` (so the authority seems to end
+        // early): then the userinfo runs to the last `@` there is
+        let user = &authority[..authority.find(is_separator).unwrap_or(authority.len())];
+        let userinfo_end = authority
+            .rfind('@')
+            .or_else(|| user.contains(':').then(|| after.rfind('@')).flatten());
+        match userinfo_end {
+            Some(end) => {
                 out.push_str(MASK);
-                rest = &after[userinfo_end..];
+                rest = &after[end..];
             }
             None => rest = after,
         }
     }
     out.push_str(rest);
+    mask_bare_userinfo(&out)
+}
+
+/// Masks a `user:password@` without `//`: from the start of a parameter's value (after the
+/// `=` of a name that starts at a separator or at the text's start, the nearest first, else
+/// the text's start) to the `@`, for the first such start after which a `:` comes, before
+/// any URL (`//`, masked before). Erring on the side of masking: a password may hold `&`
+/// or `=` as well.
+fn mask_bare_userinfo(text: &str) -> String {
+    let mut spans: Vec<(usize, usize)> = Vec::new();
+    for (at, _) in text.match_indices('@') {
+        let before = &text[..at];
+        let start = value_starts(before)
+            .map(|start| &before[start..])
+            .take_while(|value| !AUTHORITY_STARTS.iter().any(|a| value.contains(a)))
+            .find(|value| value.contains(':'))
+            .map(|value| at - value.len());
+        let Some(start) = start else { continue };
+        match spans.last_mut() {
+            Some((first, end)) if *first <= start && start <= *end => *end = at,
+            _ => spans.push((start, at)),
+        }
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut done = 0;
+    for (start, end) in spans {
+        out.push_str(&text[done..start.max(done)]);
+        out.push_str(MASK);
+        done = end;
+    }
+    out.push_str(&text[done..]);
     out
+}
+
+/// Where the values of the parameters of `before` start, the last first: after each `=`
+/// whose name (back to a separator or the text's start) holds no `=` or `:`, then the
+/// text's start.
+fn value_starts(before: &str) -> impl Iterator<Item = usize> + '_ {
+    before
+        .match_indices('=')
+        .rev()
+        .filter(|(at, _)| {
+            let name_start = before[..*at]
+                .char_indices()
+                .rev()
+                .find(|(_, c)| PAIR_SEPARATORS.contains(c) || c.is_whitespace())
+                .map_or(0, |(found, c)| found + c.len_utf8());
+            !before[name_start..*at].contains(NAME_ENDS)
+        })
+        .map(|(at, _)| at + 1)
+        .chain(std::iter::once(0))
 }
 
 #[cfg(test)]
@@ -366,6 +451,61 @@ mod tests {
             redact_stream_param("a=rtmp://host1&b=rtmp://u:p@host2/x"),
             "a=rtmp://host1&b=rtmp://***@host2/x"
         );
+    }
+
+    #[test]
+    fn a_masked_value_runs_through_what_a_value_may_hold() {
+        for (raw, shown) in [
+            ("sig=abc+def=", "sig=***+***"),
+            ("signature=AbC+dEf/GhI=", "signature=***+***"),
+            ("txSecret=abcd#efgh=", "txSecret=***#***"),
+            ("txSecret=ab\u{a0}cd=ef", "txSecret=***\u{a0}***"),
+            (
+                "h=d,txSecret=abc+def=,txTime=1",
+                "h=d,txSecret=***+***,txTime=1",
+            ),
+            ("token : abc", "token :*** ***"),
+            ("Authorization : Bearer abc", "Authorization :*** *** ***"),
+            ("d={\"token\" : \"s3cr3t\"}", "d={\"token\" :*** ***"),
+            (
+                "jwt=abc&session_id=def&cookie=ghi&bearer=jkl",
+                "jwt=***&session_id=***&cookie=***&bearer=***",
+            ),
+        ] {
+            assert_eq!(redact_stream_param(raw), shown, "{raw}");
+        }
+    }
+
+    #[test]
+    fn userinfo_without_a_scheme_or_with_escaped_slashes_is_hidden() {
+        for (raw, shown) in [
+            ("cb=//user:s3cr3tpw@host/live", "cb=//***@host/live"),
+            ("p=user:s3cr3t@host", "p=***@host"),
+            ("p=user:a,b@host", "p=***@host"),
+            ("p=u:p@ss@host", "p=***@host"),
+            (
+                "cb={\"u\":\"rtmp:\\/\\/user:pw@h\\/x\"}",
+                "cb={\"u\":\"rtmp:\\/\\/***@h\\/x\"}",
+            ),
+            ("http:\\\\user:pw@host", "http:\\\\***@host"),
+            ("cb=ops@example.com", "cb=ops@example.com"),
+            ("relay=pusher:a=b&c@host/live", "relay=***@host/live"),
+            (
+                "relay=rtmp://pusher:a/b@host/live",
+                "relay=rtmp://***@host/live",
+            ),
+            (
+                "relay=rtmp://host:1935/live/s",
+                "relay=rtmp://host:1935/live/s",
+            ),
+            ("a=1&pusher:s3cr3t@host", "a=***@host"),
+            (
+                "relay=pusher:a/b@live.example.com/s",
+                "relay=***@live.example.com/s",
+            ),
+        ] {
+            assert_eq!(redact_stream_param(raw), shown, "{raw}");
+        }
     }
 
     #[test]

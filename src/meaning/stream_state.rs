@@ -11,7 +11,7 @@
 //! drop late and its recovery at once. For each drop exactly one of {resumed} or
 //! {stopped abnormally, then recovered} is ever decided.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
@@ -553,9 +553,10 @@ pub struct History {
     pub snapshot: Stream,
     pub entries: Vec<Entry>,
     pub announced: BTreeSet<String>,
-    /// Drops whose hold could not be parked when their stop was first recorded: Tencent's
-    /// retry parks it, and that park is the hold's first.
-    pub unparked: BTreeSet<String>,
+    /// The holds that could not be parked when their stop was recorded (each drop's id,
+    /// with its sealed message): Tencent's retry parks it, or else the sweep does. Not
+    /// folded by compaction: a park takes a hold out.
+    pub unparked: BTreeMap<String, String>,
 }
 
 impl History {
@@ -582,6 +583,20 @@ impl History {
         self.entries.iter().position(|e| e.has_id(id))
     }
 
+    /// The late announcement an input decided for drop `drop_id` ([`Notice::Overdue`]), if
+    /// one did: the drop's hold, when it comes, stands in for it until it is announced.
+    pub fn overdue_notice(&self, drop_id: &str) -> Option<Notice> {
+        let mut state = self.snapshot.clone();
+        for entry in &self.entries {
+            let decision = step(&state, entry);
+            if let Some(notice) = overdue_of(&decision, Some(drop_id)) {
+                return Some(notice);
+            }
+            state = decision.next;
+        }
+        None
+    }
+
     /// The compaction worth writing at `now`, if any: from [`COMPACT_AT`] entries on, one
     /// that folds at least [`MIN_FOLDED`].
     pub fn compaction(&self, now: u64) -> Option<History> {
@@ -595,11 +610,12 @@ impl History {
     /// The same state with the oldest entries folded into the snapshot, keeping at least
     /// `keep`. An entry that a repeat may still come for is never folded, nor anything
     /// after it: a callback within its acceptance (`until` not passed at `now`), and an
-    /// expiry that announces a drop whose announcement is not recorded as published (SQS
-    /// delivers its hold again, until it is announced). Past [`MAX_ENTRIES`], callbacks
-    /// are folded down to `keep` all the same, but never such an expiry: a drop is not
-    /// lost. The announcements (and the failed parks) kept are those of the drops the
-    /// compacted history still refers to.
+    /// input that announces a drop whose announcement is not recorded as published (an
+    /// expiry, whose hold SQS delivers again until it is announced, or a callback that
+    /// announced the drop late, for which the drop's hold stands in). Past
+    /// [`MAX_ENTRIES`], callbacks are folded down to `keep` all the same, but never such
+    /// an input: a drop is not lost. The announcements kept are those of the drops the
+    /// compacted history still refers to; the holds not parked are all kept.
     pub fn compacted(&self, keep: usize, now: u64) -> History {
         let mut fold = self.entries.len().saturating_sub(keep);
         let mut snapshot = self.snapshot.clone();
@@ -624,16 +640,14 @@ impl History {
                     Input::Start(_) => false,
                 })
         };
-        let kept = |drops: &BTreeSet<String>| {
-            drops
+        History {
+            announced: self
+                .announced
                 .iter()
                 .filter(|drop_id| referred(drop_id))
                 .cloned()
-                .collect()
-        };
-        History {
-            announced: kept(&self.announced),
-            unparked: kept(&self.unparked),
+                .collect(),
+            unparked: self.unparked.clone(),
             snapshot,
             entries,
         }
@@ -656,9 +670,25 @@ impl History {
                         .iter()
                         .any(|e| matches!(e, Effect::Publish(Notice::Announced { .. })))
             }
-            Input::Start(_) | Input::Stop(_) => !overflowing && entry.until >= now,
+            // a callback that announces a drop late is kept as an expiry is
+            Input::Start(_) | Input::Stop(_) => match overdue_of(decision, None) {
+                Some(Notice::Overdue { drop, .. }) => !self.announced.contains(&drop.id),
+                _ => !overflowing && entry.until >= now,
+            },
         }
     }
+}
+
+/// The late announcement among `decision`'s effects, of drop `drop_id` if given.
+fn overdue_of(decision: &Decision, drop_id: Option<&str>) -> Option<Notice> {
+    decision.effects.iter().find_map(|effect| match effect {
+        Effect::Publish(notice @ Notice::Overdue { drop, .. })
+            if drop_id.is_none_or(|id| id == drop.id) =>
+        {
+            Some(notice.clone())
+        }
+        _ => None,
+    })
 }
 
 #[cfg(test)]

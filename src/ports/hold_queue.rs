@@ -7,7 +7,7 @@
 use std::future::Future;
 use std::sync::Mutex;
 
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Serialize};
 
 use crate::inbound::callback::Callback;
 use crate::outbound::sanitize::escape_noncharacters;
@@ -19,7 +19,7 @@ pub const MAX_DELAY_SECS: u64 = 900;
 pub const MESSAGE_VERSION: u32 = 2;
 
 /// A held drop.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Hold {
     /// When the hold comes due, the relay's clock.
     pub deadline: u64,
@@ -27,25 +27,47 @@ pub struct Hold {
     pub accepted_until: u64,
     /// The announcement is already published, and only its record is left to write: a
     /// hold handed back to the queue when the state table refused the record.
-    #[serde(default)]
     pub published: bool,
-    /// The stop, as decoded and masked.
-    #[serde(deserialize_with = "stored_stop")]
+    /// The stop, as decoded and masked, with its `event_id`.
     pub stop: Callback,
 }
 
-fn stored_stop<'de, D: Deserializer<'de>>(d: D) -> Result<Callback, D::Error> {
-    Callback::deserialize(d).map(Callback::stored)
+/// A hold as JSON: the stop's canonical form, and its `event_id` beside it (the id of a
+/// stop rebuilt from a stream's history for a late announcement is the stop's own, which
+/// the rebuilt fields do not digest to).
+#[derive(Serialize, Deserialize)]
+struct HoldJson<S> {
+    deadline: u64,
+    accepted_until: u64,
+    published: bool,
+    event_id: String,
+    stop: S,
 }
 
 impl Hold {
     /// What is sealed and carried: the hold as JSON.
     pub fn content(&self) -> String {
-        serde_json::to_string(self).expect("a hold of strings and integers always serializes")
+        let json = HoldJson {
+            deadline: self.deadline,
+            accepted_until: self.accepted_until,
+            published: self.published,
+            event_id: self.stop.event_id.clone(),
+            stop: &self.stop,
+        };
+        serde_json::to_string(&json).expect("a hold of strings and integers always serializes")
     }
 
     pub fn from_content(content: &str) -> Result<Hold, serde_json::Error> {
-        serde_json::from_str(content)
+        let json: HoldJson<Callback> = serde_json::from_str(content)?;
+        Ok(Hold {
+            deadline: json.deadline,
+            accepted_until: json.accepted_until,
+            published: json.published,
+            stop: Callback {
+                event_id: json.event_id,
+                ..json.stop
+            },
+        })
     }
 
     /// How long to delay the message at `now` so that it comes back at the deadline, or
@@ -205,6 +227,20 @@ mod tests {
         assert_eq!(back, hold);
         assert_eq!(back.stop.event_id, hold.stop.event_id);
         assert!(!back.stop.event_id.is_empty());
+    }
+
+    #[test]
+    fn a_hold_keeps_its_stops_event_id_even_when_its_fields_do_not_digest_to_it() {
+        let mut stop = stop(json!({}));
+        stop.stream_param.clear();
+        stop.event_id = "a-stop-0123456789abcdef".into();
+        let hold = Hold {
+            deadline: 1,
+            accepted_until: 2,
+            published: true,
+            stop,
+        };
+        assert_eq!(Hold::from_content(&hold.content()).unwrap(), hold);
     }
 
     #[test]

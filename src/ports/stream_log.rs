@@ -41,9 +41,14 @@ impl StreamKey {
 pub enum Mark<'a> {
     /// The announcement of the drop whose stop was this is done.
     Announced(&'a str),
-    /// Its hold could not be parked when its stop was recorded...
-    Unparked(&'a str),
-    /// ...and now is.
+    /// The hold of this drop (its sealed `message`) could not be parked at `at`: the
+    /// stream is marked for the sweep...
+    Unparked {
+        drop_id: &'a str,
+        message: &'a str,
+        at: u64,
+    },
+    /// ...until its hold is parked.
     Parked(&'a str),
 }
 
@@ -54,14 +59,28 @@ impl Mark<'_> {
             Mark::Announced(drop_id) => {
                 history.announced.insert(drop_id.to_string());
             }
-            Mark::Unparked(drop_id) => {
-                history.unparked.insert(drop_id.to_string());
+            Mark::Unparked {
+                drop_id, message, ..
+            } => {
+                history
+                    .unparked
+                    .insert(drop_id.to_string(), message.to_string());
             }
             Mark::Parked(drop_id) => {
                 history.unparked.remove(drop_id);
             }
         }
     }
+}
+
+/// A stream marked for the sweep: the holds of it that could not be parked (each drop's
+/// id and sealed message), as of the stream's `version`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unparked {
+    /// The stream, as the store knows it.
+    pub item: String,
+    pub version: u64,
+    pub holds: Vec<(String, String)>,
 }
 
 /// The history right after an append, and where the appended input stands in it.
@@ -93,6 +112,21 @@ pub trait StreamLog: IdempotencyStore + Send + Sync {
         mark: Mark<'_>,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
+    /// The streams marked for the sweep since before `before` (at most a page of them).
+    fn unparked(
+        &self,
+        before: u64,
+    ) -> impl Future<Output = Result<Vec<Unparked>, StoreError>> + Send;
+
+    /// Takes the holds `parked` out of `stream`, and its mark for the sweep when no other
+    /// is left, unless the stream has been written since `stream.version` (the next sweep
+    /// finds it then).
+    fn swept(
+        &self,
+        stream: &Unparked,
+        parked: &[String],
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
     /// Replaces the stream's history with `compacted`, unless it has been written since
     /// its `version` was `seen_version` (a later append or mark is never lost).
     fn compact(
@@ -118,9 +152,12 @@ pub fn append_to(history: &mut History, entry: &Entry) -> (usize, bool) {
 /// and benchmarks.
 #[derive(Debug)]
 pub struct MemoryStreamLog {
-    streams: Mutex<HashMap<StreamKey, (History, u64)>>,
+    streams: Mutex<HashMap<StreamKey, Stored>>,
     claims: MemoryStore,
 }
+
+/// A stream's history as stored, its version, and since when it is marked for the sweep.
+type Stored = (History, u64, Option<u64>);
 
 impl Default for MemoryStreamLog {
     fn default() -> Self {
@@ -138,14 +175,14 @@ impl MemoryStreamLog {
 
     pub fn history(&self, key: &StreamKey) -> Option<History> {
         let streams = self.streams.lock().expect("not poisoned");
-        streams.get(key).map(|(history, _)| history.clone())
+        streams.get(key).map(|(history, ..)| history.clone())
     }
 }
 
 impl StreamLog for MemoryStreamLog {
     async fn append(&self, key: &StreamKey, entry: &Entry) -> Result<Appended, StoreError> {
         let mut streams = self.streams.lock().expect("not poisoned");
-        let (history, version) = streams.entry(key.clone()).or_default();
+        let (history, version, _) = streams.entry(key.clone()).or_default();
         let (position, fresh) = append_to(history, entry);
         *version += u64::from(fresh);
         Ok(Appended {
@@ -158,9 +195,44 @@ impl StreamLog for MemoryStreamLog {
 
     async fn mark(&self, key: &StreamKey, mark: Mark<'_>) -> Result<(), StoreError> {
         let mut streams = self.streams.lock().expect("not poisoned");
-        let (history, version) = streams.entry(key.clone()).or_default();
+        let (history, version, since) = streams.entry(key.clone()).or_default();
         mark.apply(history);
+        if let Mark::Unparked { at, .. } = mark {
+            since.get_or_insert(at);
+        }
         *version += 1;
+        Ok(())
+    }
+
+    async fn unparked(&self, before: u64) -> Result<Vec<Unparked>, StoreError> {
+        let streams = self.streams.lock().expect("not poisoned");
+        Ok(streams
+            .iter()
+            .filter(|(_, (.., since))| since.is_some_and(|at| at <= before))
+            .map(|(key, (history, version, _))| Unparked {
+                item: key.as_text(),
+                version: *version,
+                holds: history.unparked.clone().into_iter().collect(),
+            })
+            .collect())
+    }
+
+    async fn swept(&self, stream: &Unparked, parked: &[String]) -> Result<(), StoreError> {
+        let mut streams = self.streams.lock().expect("not poisoned");
+        let found = streams
+            .iter_mut()
+            .find(|(key, _)| key.as_text() == stream.item);
+        if let Some((_, (history, version, since))) = found
+            && *version == stream.version
+        {
+            for drop_id in parked {
+                history.unparked.remove(drop_id);
+            }
+            if history.unparked.is_empty() {
+                *since = None;
+            }
+            *version += 1;
+        }
         Ok(())
     }
 
@@ -171,7 +243,7 @@ impl StreamLog for MemoryStreamLog {
         seen_version: u64,
     ) -> Result<(), StoreError> {
         let mut streams = self.streams.lock().expect("not poisoned");
-        if let Some((history, version)) = streams.get_mut(key)
+        if let Some((history, version, _)) = streams.get_mut(key)
             && *version == seen_version
         {
             *history = compacted.clone();

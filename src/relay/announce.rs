@@ -98,17 +98,18 @@ impl<L: StreamLog, Q: HoldQueue> Windowed<L, Q> {
                 other => AnnounceError::NotRecorded(other.to_string()),
             });
         }
-        self.record_published(verifier, stop, now, report).await
+        self.record_published(stop, now, Some(verifier)).await
     }
 
     /// Records that the drop of `stop` was announced: its claim completed and its stream
-    /// marked. When neither write is taken, the record is handed to the hold queue.
+    /// marked. When neither write is taken, the record is handed to the hold queue, sealed
+    /// with `hand_back` (none for a hold that is itself such a record: it fails, and SQS
+    /// delivers it again, as any hold that fails).
     pub(super) async fn record_published(
         &self,
-        verifier: &Verifier,
         stop: &Authentic<Callback>,
         now: u64,
-        report: &mut Report,
+        hand_back: Option<&Verifier>,
     ) -> Result<(), AnnounceError> {
         let drop_id = stop.get().event_id.as_str();
         let key = &StreamKey::of(stop.get());
@@ -117,28 +118,25 @@ impl<L: StreamLog, Q: HoldQueue> Windowed<L, Q> {
             .complete(&claim_of(drop_id), now, now + ANNOUNCEMENT_CLAIM_SECS)
             .await;
         let marked = self.mark_announced(key, drop_id).await;
-        match (completed, marked) {
-            (_, Ok(())) => Ok(()),
-            // a redelivery finds the claim published, and marks the stream then
-            (Ok(()), Err(e)) => Err(e),
-            (Err(_), Err(e)) => {
-                let handed_back = Hold {
-                    deadline: now,
-                    accepted_until: stop.accepted_until(),
-                    published: true,
-                    stop: stop.get().clone(),
-                };
-                match self.park(verifier, &handed_back, now).await {
-                    Ok(()) => {
-                        report.handed_back = true;
-                        tracing::warn!(error = %e, "announcement published, its record handed to the hold queue");
-                        Ok(())
-                    }
-                    Err(queue) => Err(AnnounceError::NotRecorded(format!(
-                        "{e}; nor handed to the hold queue: {queue}"
-                    ))),
-                }
+        let (Err(_), Err(e), Some(verifier)) = (&completed, &marked, hand_back) else {
+            // marked, done; or completed only (a redelivery finds the claim published, and
+            // marks the stream then); or a record handed back that failed again
+            return marked;
+        };
+        let handed_back = Hold {
+            deadline: now,
+            accepted_until: stop.accepted_until(),
+            published: true,
+            stop: stop.get().clone(),
+        };
+        match self.park(verifier, &handed_back, now).await {
+            Ok(()) => {
+                tracing::warn!(error = %e, "announcement published, its record handed to the hold queue");
+                Ok(())
             }
+            Err(queue) => Err(AnnounceError::NotRecorded(format!(
+                "{e}; nor handed to the hold queue: {queue}"
+            ))),
         }
     }
 

@@ -112,8 +112,8 @@ impl<L: StreamLog, Q: HoldQueue> Windowed<L, Q> {
         report.about(cb);
         let key = StreamKey::of(cb);
         if hold.published {
-            report.handed_back = true;
-            return Ok(self.record_published(verifier, &stop, now, report).await?);
+            report.recorded = true;
+            return Ok(self.record_published(&stop, now, None).await?);
         }
         if now < hold.deadline {
             self.park(verifier, &hold, now)
@@ -130,14 +130,20 @@ impl<L: StreamLog, Q: HoldQueue> Windowed<L, Q> {
             },
         };
         let (history, effects) = self.decide(&key, &entry, report).await?;
-        for effect in effects {
-            if let Effect::Publish(notice @ Notice::Announced { .. }) = effect
-                && !history.announced.contains(&cb.event_id)
-            {
-                self.announce(teller, verifier, &stop, &notice, now, report)
-                    .await?;
-            }
+        let announcement = effects
+            .into_iter()
+            .find_map(|effect| match effect {
+                Effect::Publish(notice @ Notice::Announced { .. }) => Some(notice),
+                _ => None,
+            })
+            // the stream came back past the deadline first, and that callback announces the
+            // drop late: until it has, this hold stands in for it
+            .or_else(|| history.overdue_notice(&cb.event_id));
+        match announcement {
+            Some(notice) if !history.announced.contains(&cb.event_id) => Ok(self
+                .announce(teller, verifier, &stop, &notice, now, report)
+                .await?),
+            _ => Ok(()),
         }
-        Ok(())
     }
 }

@@ -14,9 +14,10 @@ use crate::relay::report::Report;
 
 /// Every metric the relay writes: its name, unit and dimension (README, "Metrics and the
 /// dashboard").
-pub const METRICS: [(&str, &str, Option<&str>); 16] = [
+pub const METRICS: [(&str, &str, Option<&str>); 19] = [
     ("Callbacks", "Count", Some("Outcome")),
     ("Holds", "Count", Some("Outcome")),
+    ("Sweeps", "Count", Some("Outcome")),
     ("Rejections", "Count", Some("Status")),
     ("AbnormalStops", "Count", Some("Reason")),
     ("Started", "Count", None),
@@ -29,6 +30,8 @@ pub const METRICS: [(&str, &str, Option<&str>); 16] = [
     ("RefusedNotifications", "Count", None),
     ("HoldsParked", "Count", None),
     ("HoldsDeadLettered", "Count", None),
+    ("HoldsSwept", "Count", None),
+    ("SweepFailures", "Count", None),
     ("ChatPosted", "Count", None),
     ("ChatFailures", "Count", None),
 ];
@@ -42,6 +45,8 @@ pub enum Source {
     Hold {
         last_receive: bool,
     },
+    /// A sweep of the holds not parked.
+    Sweep,
 }
 
 /// The metric name of each event's notifications.
@@ -84,17 +89,19 @@ pub fn emf_line(
     status: StatusCode,
     report: &Report,
 ) -> String {
-    let counted = match source {
-        Source::Callback => "Callbacks",
-        Source::Hold { .. } => "Holds",
+    let (counted, outcome) = match source {
+        Source::Callback => ("Callbacks", report.outcome_at(status)),
+        Source::Hold { .. } => ("Holds", report.outcome_at(status)),
+        Source::Sweep => ("Sweeps", report.sweep_outcome_at(status)),
     };
     let status_text = status.as_u16().to_string();
     let mut directives = vec![Directive {
-        dimension: Some(("Outcome", report.outcome_at(status))),
+        dimension: Some(("Outcome", outcome)),
         metrics: vec![(counted, Value::Count(1))],
     }];
-    // a hold that failed is answered 503 to SQS, which delivers it again
-    if status != StatusCode::OK {
+    // a hold that failed is answered 503 to SQS, which delivers it again; a sweep has no
+    // one to answer, and takes what is left next time
+    if status != StatusCode::OK && source != Source::Sweep {
         directives.push(Directive {
             dimension: Some(("Status", &status_text)),
             metrics: vec![("Rejections", Value::Count(1))],
@@ -131,6 +138,8 @@ pub fn emf_line(
             ),
             ("HoldsParked", Value::Count(parked.into())),
             ("HoldsDeadLettered", Value::Count(dead_lettered.into())),
+            ("HoldsSwept", Value::Count(report.swept.into())),
+            ("SweepFailures", Value::Count(report.sweep_failures.into())),
             ("ChatPosted", Value::Count(report.chat_posted.into())),
             ("ChatFailures", Value::Count(report.chat_failures.into())),
         ])

@@ -7,6 +7,7 @@ pub mod holds;
 pub mod metrics;
 pub mod report;
 pub mod stateless;
+pub mod sweep;
 pub mod windowed;
 
 use std::collections::HashSet;
@@ -120,6 +121,11 @@ impl<P: Publisher, M: Mode> Relay<P, M> {
             .await
     }
 
+    /// Runs the sweep at Unix time `now` (the window's: see [`sweep`]).
+    pub async fn on_sweep(&self, now: u64, report: &mut Report) -> Result<(), String> {
+        self.mode.on_sweep(now, report).await
+    }
+
     /// The teller of one invocation, which must be done by `deadline`.
     pub(crate) fn teller(&self, deadline: Deadline) -> Teller<'_, P> {
         Teller {
@@ -177,6 +183,15 @@ pub trait Mode: Send + Sync {
         _report: &mut Report,
     ) -> impl Future<Output = Result<(), HoldError>> + Send {
         async { Err(HoldError::NoWindow) }
+    }
+
+    /// Only the reconnect window keeps holds for the sweep; any other mode has none.
+    fn on_sweep(
+        &self,
+        _now: u64,
+        _report: &mut Report,
+    ) -> impl Future<Output = Result<(), String>> + Send {
+        async { Ok(()) }
     }
 }
 

@@ -22,8 +22,11 @@ pub struct Report {
     /// A drop's hold was parked for the first time (not a copy parked for Tencent's retry
     /// of a stop whose park went through).
     pub hold_parked: bool,
-    /// An announcement's record was handed to the hold queue, or this hold is such a record.
-    pub handed_back: bool,
+    /// A hold handed back after its announcement was published, which only records it.
+    pub recorded: bool,
+    /// Holds the sweep parked, and those it could not.
+    pub swept: u32,
+    pub sweep_failures: u32,
     /// What the stream's state made of the callback (with the reconnect window).
     pub state: Option<Outcome>,
     /// The event was already published (deduplication).
@@ -71,12 +74,24 @@ impl Report {
             "published"
         } else if self.held_until.is_some() {
             "held"
+        } else if self.recorded {
+            "recorded"
         } else if self.duplicate {
             "duplicate"
         } else if !self.not_notified.is_empty() {
             "not_notified"
         } else {
             self.state.map_or("accepted", Outcome::as_str)
+        }
+    }
+
+    /// The outcome of a sweep answered `status` (503: it could not read the streams).
+    pub fn sweep_outcome_at(&self, status: StatusCode) -> &'static str {
+        match (status == StatusCode::OK, self.swept, self.sweep_failures) {
+            (false, ..) => "failed",
+            (true, _, 1..) => "incomplete",
+            (true, 1.., 0) => "swept",
+            (true, 0, 0) => "nothing",
         }
     }
 

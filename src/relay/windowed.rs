@@ -9,6 +9,7 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use crate::handler::Rejection;
+pub use crate::inbound::TENCENT_RETRY_SECS;
 use crate::inbound::callback::Callback;
 use crate::inbound::signature::{Authentic, Verifier};
 use crate::meaning::classify::{Event, PushEvent, Reason};
@@ -22,10 +23,6 @@ use crate::relay::announce::AnnounceError;
 use crate::relay::report::Report;
 use crate::relay::{Mode, Teller};
 
-/// How long after a callback first arrives Tencent may still send it again: up to 12
-/// retries a minute apart, each after up to 20 s without an answer (PROTOCOL.md), and a
-/// minute for the clocks of the relay's instances and the network.
-pub const TENCENT_RETRY_SECS: u64 = 12 * (60 + 20) + 60;
 /// How long past its drop's deadline a recovery waits for the drop's announcement (SQS
 /// delivers a failed hold again every 90 s): then it is told anyway, not lost with
 /// Tencent's last retry.
@@ -40,6 +37,8 @@ pub struct Windowed<L, Q> {
     /// post to chat, the writes after them): with less left of the invocation, it is not
     /// started, so that the function never stops between a publish and its record.
     pub announcement_budget: Duration,
+    /// How long after a failed park the sweep parks the hold (Tencent's retries first).
+    pub sweep_after_secs: u64,
 }
 
 /// The stream-state input a callback is, arriving at `now`.
@@ -134,16 +133,15 @@ impl<L: StreamLog, Q: HoldQueue> Windowed<L, Q> {
         hold: &Hold,
         now: u64,
     ) -> Result<(), String> {
-        let content = hold.content();
-        let seal = verifier.seal(content.as_bytes());
         self.queue
-            .park(&Message::sealed(content, seal), hold.delay_at(now))
+            .park(&sealed(verifier, hold), hold.delay_at(now))
             .await
             .map_err(|e| e.to_string())
     }
 
     /// Parks the hold of the stop `callback` until `deadline`. A hold whose park fails is
-    /// noted in its stream (Tencent's retry parks it, and that park is then its first).
+    /// kept in its stream, marked for the sweep, which parks it if Tencent's retries do not
+    /// (and a retry's park is then the hold's first).
     async fn hold(
         &self,
         verifier: &Verifier,
@@ -161,25 +159,37 @@ impl<L: StreamLog, Q: HoldQueue> Windowed<L, Q> {
             published: false,
             stop: callback.get().clone(),
         };
-        let first = report.state != Some(Outcome::Duplicate);
-        match self.park(verifier, &hold, now).await {
+        let message = sealed(verifier, &hold);
+        let unparked_before = history.unparked.contains_key(drop_id);
+        match self.queue.park(&message, hold.delay_at(now)).await {
             Ok(()) => {
                 report.held_until = Some(deadline);
-                let unparked_before = history.unparked.contains(drop_id);
-                report.hold_parked = first || unparked_before;
+                report.hold_parked = report.state != Some(Outcome::Duplicate) || unparked_before;
                 if unparked_before && let Err(e) = self.log.mark(key, Mark::Parked(drop_id)).await {
-                    tracing::warn!(error = %e, "the hold's earlier failed park not cleared");
+                    tracing::warn!(error = %e, "the hold parked is left to the sweep too");
                 }
                 Ok(())
             }
             Err(e) => {
-                if first && let Err(e) = self.log.mark(key, Mark::Unparked(drop_id)).await {
-                    tracing::warn!(error = %e, "the failed park not noted");
+                let unparked = Mark::Unparked {
+                    drop_id,
+                    message: &message,
+                    at: now,
+                };
+                if !unparked_before && let Err(e) = self.log.mark(key, unparked).await {
+                    tracing::warn!(error = %e, "the hold not parked is not kept for the sweep");
                 }
-                Err(Rejection::NotRecorded(e))
+                Err(Rejection::NotRecorded(e.to_string()))
             }
         }
     }
+}
+
+/// `hold` as the hold queue carries it: its content, sealed.
+fn sealed(verifier: &Verifier, hold: &Hold) -> String {
+    let content = hold.content();
+    let seal = verifier.seal(content.as_bytes());
+    Message::sealed(content, seal)
 }
 
 impl<L: StreamLog, Q: HoldQueue> Mode for Windowed<L, Q> {
@@ -206,15 +216,18 @@ impl<L: StreamLog, Q: HoldQueue> Mode for Windowed<L, Q> {
                     drop,
                     held_for_secs,
                 }) => {
-                    let stop = overdue_stop(callback, &drop);
-                    let notice = Notice::Overdue {
-                        drop: drop.clone(),
-                        held_for_secs,
-                    };
-                    self.announce(teller, verifier, &stop, &notice, now, report)
-                        .await
-                        .map_err(AnnounceError::into_rejection)?;
-                    announced.insert(drop.id);
+                    // not again once announced (by an earlier attempt, or by the drop's hold)
+                    if !announced.contains(&drop.id) {
+                        let stop = overdue_stop(callback, &drop);
+                        let notice = Notice::Overdue {
+                            drop: drop.clone(),
+                            held_for_secs,
+                        };
+                        self.announce(teller, verifier, &stop, &notice, now, report)
+                            .await
+                            .map_err(AnnounceError::into_rejection)?;
+                        announced.insert(drop.id);
+                    }
                 }
                 Effect::Publish(Notice::Recovered { drop, .. })
                     if teller.tells(Event::Recovered)
@@ -245,5 +258,9 @@ impl<L: StreamLog, Q: HoldQueue> Mode for Windowed<L, Q> {
     ) -> Result<(), crate::relay::holds::HoldError> {
         self.hold_came_back(teller, verifier, message, now, report)
             .await
+    }
+
+    async fn on_sweep(&self, now: u64, report: &mut Report) -> Result<(), String> {
+        self.sweep(now, report).await
     }
 }

@@ -7,7 +7,7 @@ use std::sync::Mutex;
 use live_callback_relay::meaning::stream_state::{Entry, History};
 use live_callback_relay::ports::idempotency::{Claim, IdempotencyStore, StoreError};
 use live_callback_relay::ports::stream_log::{
-    Appended, Mark, MemoryStreamLog, StreamKey, StreamLog,
+    Appended, Mark, MemoryStreamLog, StreamKey, StreamLog, Unparked,
 };
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -17,6 +17,8 @@ pub enum Op {
     Complete,
     Release,
     Mark,
+    Unparked,
+    Swept,
 }
 
 #[derive(Default)]
@@ -63,6 +65,14 @@ impl StreamLog for Flaky {
     async fn mark(&self, key: &StreamKey, mark: Mark<'_>) -> Result<(), StoreError> {
         self.check(Op::Mark)?;
         self.log.mark(key, mark).await
+    }
+    async fn unparked(&self, before: u64) -> Result<Vec<Unparked>, StoreError> {
+        self.check(Op::Unparked)?;
+        self.log.unparked(before).await
+    }
+    async fn swept(&self, stream: &Unparked, parked: &[String]) -> Result<(), StoreError> {
+        self.check(Op::Swept)?;
+        self.log.swept(stream, parked).await
     }
     async fn compact(
         &self,

@@ -37,8 +37,10 @@ pub fn now() -> u64 {
         .as_secs()
 }
 
-/// The announcement budget of the tests' windows: what the function's is without chat.
-pub const ANNOUNCEMENT_BUDGET: std::time::Duration = std::time::Duration::from_secs(10);
+/// The announcement budget of the tests' windows: the function's without chat.
+pub fn announcement_budget() -> std::time::Duration {
+    live_callback_relay::aws::limits::announcement(std::time::Duration::ZERO)
+}
 
 /// The hold a parked message carries, read without its seal (for assertions).
 pub fn hold_in(message: &str) -> Hold {
@@ -62,7 +64,8 @@ pub fn memory_window(window_secs: u64) -> Windowed<MemoryStreamLog, MemoryHoldQu
         log: MemoryStreamLog::new(),
         queue: MemoryHoldQueue::new(),
         window_secs,
-        announcement_budget: ANNOUNCEMENT_BUDGET,
+        announcement_budget: announcement_budget(),
+        sweep_after_secs: live_callback_relay::config::DEFAULT_SWEEP_AFTER_SECS,
     }
 }
 

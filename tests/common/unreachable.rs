@@ -3,7 +3,7 @@
 
 use live_callback_relay::meaning::stream_state::{Entry, History};
 use live_callback_relay::ports::idempotency::{Claim, IdempotencyStore, StoreError};
-use live_callback_relay::ports::stream_log::{Appended, Mark, StreamKey, StreamLog};
+use live_callback_relay::ports::stream_log::{Appended, Mark, StreamKey, StreamLog, Unparked};
 
 pub struct Unreachable;
 
@@ -28,6 +28,12 @@ impl StreamLog for Unreachable {
         unreachable()
     }
     async fn mark(&self, _: &StreamKey, _: Mark<'_>) -> Result<(), StoreError> {
+        unreachable()
+    }
+    async fn unparked(&self, _: u64) -> Result<Vec<Unparked>, StoreError> {
+        unreachable()
+    }
+    async fn swept(&self, _: &Unparked, _: &[String]) -> Result<(), StoreError> {
         unreachable()
     }
     async fn compact(&self, _: &StreamKey, _: &History, _: u64) -> Result<(), StoreError> {

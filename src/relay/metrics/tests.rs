@@ -322,6 +322,33 @@ fn a_stop_is_counted_once_and_a_hold_once_whatever_was_answered_and_retried() {
 }
 
 #[test]
+fn a_sweep_counts_itself_by_outcome_and_what_it_parked_never_a_rejection() {
+    let swept = Report {
+        swept: 3,
+        ..Report::default()
+    };
+    assert_eq!(
+        line(Source::Sweep, StatusCode::OK, &swept),
+        [
+            metric("Sweeps", &[("Outcome", "swept")], json!(1)),
+            metric("HoldsSwept", &[], json!(3)),
+        ]
+    );
+    assert_eq!(
+        line(Source::Sweep, StatusCode::OK, &Report::default()),
+        [metric("Sweeps", &[("Outcome", "nothing")], json!(1))]
+    );
+    assert_eq!(
+        line(
+            Source::Sweep,
+            StatusCode::SERVICE_UNAVAILABLE,
+            &Report::default()
+        ),
+        [metric("Sweeps", &[("Outcome", "failed")], json!(1))]
+    );
+}
+
+#[test]
 fn a_hold_another_copy_is_announcing_is_not_a_failure() {
     let counted = line(
         Source::Hold {
@@ -392,6 +419,15 @@ fn every_metric_listed_is_one_some_callback_or_hold_writes() {
             Source::Hold { last_receive: true },
             StatusCode::SERVICE_UNAVAILABLE,
             &everything,
+        ),
+        line(
+            Source::Sweep,
+            StatusCode::OK,
+            &Report {
+                swept: 2,
+                sweep_failures: 1,
+                ..Report::default()
+            },
         ),
     ]
     .concat()
