@@ -52,8 +52,9 @@ lint-template: $(VENV_READY)
 scan-template: $(VENV_READY)
 	$(VENV)/bin/python tools/scan_template.py
 
-## bench: criterion per-operation benchmarks, then cold starts of the release bootstrap
-## under a 128 MB function's CPU share beside a hello-world (needs root for the cgroups);
+## bench: criterion per-operation benchmarks, then cold starts and warm callbacks of the
+## release bootstrap under a 128 MB function's CPU share beside a hello-world (needs root
+## for the cgroups);
 ## BASELINE=<commit> (an earlier release) and BEFORE=<commit> (this release before a
 ## change) add those commits' bootstraps to the same run (BENCHMARKS.md)
 BASELINE ?=
@@ -65,17 +66,18 @@ define bootstrap-at
 	cd target/$(2)-src && CARGO_TARGET_DIR=$(CURDIR)/target/$(2) cargo lambda build --release --x86-64 -p live-callback-relay
 	git worktree remove --force target/$(2)-src
 endef
+BENCH_BOOTSTRAPS = RELAY_BOOTSTRAP=target/lambda/live-callback-relay/bootstrap \
+	HELLO_BOOTSTRAP=target/lambda/bench-hello-world/bootstrap \
+	$(if $(BASELINE),BASELINE_BOOTSTRAP=target/baseline/lambda/live-callback-relay/bootstrap) \
+	$(if $(BEFORE),BEFORE_BOOTSTRAP=target/before/lambda/live-callback-relay/bootstrap)
 bench: $(VENV_READY)
 	cargo bench --bench relay
 	cargo lambda build --release --x86-64 -p live-callback-relay -p bench-hello-world
-	cargo build --profile bench --example coldstart
+	cargo build --profile bench --example coldstart --example warm
 	$(if $(BASELINE),$(call bootstrap-at,$(BASELINE),baseline))
 	$(if $(BEFORE),$(call bootstrap-at,$(BEFORE),before))
-	RELAY_BOOTSTRAP=target/lambda/live-callback-relay/bootstrap \
-	HELLO_BOOTSTRAP=target/lambda/bench-hello-world/bootstrap \
-	$(if $(BASELINE),BASELINE_BOOTSTRAP=target/baseline/lambda/live-callback-relay/bootstrap) \
-	$(if $(BEFORE),BEFORE_BOOTSTRAP=target/before/lambda/live-callback-relay/bootstrap) \
-	target/release/examples/coldstart
+	$(BENCH_BOOTSTRAPS) target/release/examples/coldstart
+	$(BENCH_BOOTSTRAPS) target/release/examples/warm
 	cargo lambda build --release --x86-64 --output-format zip -p live-callback-relay -p bench-hello-world
 	@for f in live-callback-relay bench-hello-world; do \
 	  stat -c "$$f: bootstrap.zip %s bytes" target/lambda/$$f/bootstrap.zip; done

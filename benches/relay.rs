@@ -119,7 +119,11 @@ fn steps(c: &mut Criterion) {
     c.bench_function("cold-start set-up: AWS configuration + SNS client", |b| {
         b.to_async(&runtime).iter(|| async {
             let shared = load_aws_config(TrustRoots::AmazonTrustServices).await;
-            SnsPublisher::from_shared(&shared, "arn:aws:sns:us-east-1:123456789012:bench".into())
+            SnsPublisher::from_shared(
+                &shared,
+                TrustRoots::AmazonTrustServices,
+                "arn:aws:sns:us-east-1:123456789012:bench".into(),
+            )
         })
     });
 

@@ -3,6 +3,7 @@
 //! hold queue's SQS event source mapping, answered with the records that failed
 //! (`ReportBatchItemFailures`), which SQS delivers again.
 
+use std::borrow::Cow;
 use std::io::Write;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -13,6 +14,7 @@ use lambda_http::http::{HeaderValue, StatusCode};
 use lambda_http::request::RequestContext;
 use lambda_http::{Body, RequestExt, Response};
 use lambda_runtime::{Error, LambdaEvent};
+use serde::de::IgnoredAny;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
@@ -62,12 +64,24 @@ pub struct ItemFailure {
     pub item_identifier: String,
 }
 
-/// The EventBridge schedule's event, with the fields the relay reads.
-#[derive(Debug, Deserialize)]
-struct ScheduledEvent {
-    source: String,
-    #[serde(rename = "detail-type")]
-    detail_type: String,
+/// The top-level fields that tell the event sources apart, read in one pass: an SQS
+/// batch has `Records`, the EventBridge schedule's event `source` and `detail-type`, and
+/// an HTTP request neither.
+#[derive(Debug, Default, Deserialize)]
+struct Probe<'a> {
+    #[serde(rename = "Records", default)]
+    records: Option<IgnoredAny>,
+    #[serde(borrow, default)]
+    source: Option<Cow<'a, str>>,
+    #[serde(rename = "detail-type", borrow, default)]
+    detail_type: Option<Cow<'a, str>>,
+}
+
+impl Probe<'_> {
+    fn is_scheduled(&self) -> bool {
+        self.source.as_deref() == Some("aws.events")
+            && self.detail_type.as_deref() == Some("Scheduled Event")
+    }
 }
 
 /// What a sweep answers: the holds it parked.
@@ -84,12 +98,6 @@ pub enum Answer {
     Sweep(SweepResponse),
     RestV1(ApiGatewayProxyResponse),
     HttpV2(ApiGatewayV2httpResponse),
-}
-
-/// Whether the event is the EventBridge schedule's.
-fn is_scheduled(raw: &str) -> bool {
-    serde_json::from_str::<ScheduledEvent>(raw)
-        .is_ok_and(|e| e.source == "aws.events" && e.detail_type == "Scheduled Event")
 }
 
 /// An SQS batch, if the event is one: `Records` whose every source is `aws:sqs` (other
@@ -133,10 +141,11 @@ pub async fn answer<P: Publisher, M: Mode>(
     now: u64,
 ) -> Result<Answer, Error> {
     let LambdaEvent { payload, context } = event;
-    if is_scheduled(payload.get()) {
+    let probe: Probe = serde_json::from_str(payload.get()).unwrap_or_default();
+    if probe.is_scheduled() {
         return Ok(Answer::Sweep(sweep(relay, now).await));
     }
-    if let Some(batch) = as_sqs_batch(payload.get()) {
+    if let Some(batch) = probe.records.and_then(|_| as_sqs_batch(payload.get())) {
         let deadline = Deadline::at_epoch_ms(context.deadline);
         return Ok(Answer::Batch(holds(relay, batch, now, deadline).await));
     }

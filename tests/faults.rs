@@ -1,4 +1,4 @@
-//! The relay with the real SDK, configured as in production, against an SNS endpoint that
+//! The relay with its SNS client, configured as in production, against an SNS endpoint that
 //! injects faults before handing over to moto: retries are bounded, every request ends
 //! inside its 10 s budget, the answer is 200 exactly when SNS kept the message, and a
 //! message SNS accepted without the answer reaching the relay is published twice (the
@@ -8,10 +8,15 @@ mod common;
 
 use std::time::{Duration, Instant};
 
+use aws_credential_types::Credentials;
+use aws_credential_types::provider::SharedCredentialsProvider;
 use common::*;
 use lambda_http::http::StatusCode;
 use live_callback_relay::Relay;
-use live_callback_relay::aws::sns::{SnsPublisher, with_delivery_limits};
+use live_callback_relay::aws::limits::PUBLISH;
+use live_callback_relay::aws::query::QueryClient;
+use live_callback_relay::aws::setup::TrustRoots;
+use live_callback_relay::aws::sns::SnsPublisher;
 use local_stack::aws::{self, Topology};
 use local_stack::faults::{Fault, FaultInjector};
 use local_stack::moto::{self, Moto};
@@ -37,8 +42,19 @@ async fn faults_downstream_are_retried_within_bounds_and_answered_honestly() {
     let refusable = Proxy::start(injector.url.trim_start_matches("http://"))
         .await
         .expect("proxy");
-    let client = aws_sdk_sns::Client::from_conf(
-        with_delivery_limits(aws::sns_config(&refusable.url())).build(),
+    let client = QueryClient::new(
+        refusable.url(),
+        aws::REGION.into(),
+        "sns",
+        Some(SharedCredentialsProvider::new(Credentials::new(
+            aws::ACCESS_KEY_ID,
+            aws::SECRET_ACCESS_KEY,
+            None,
+            None,
+            "test",
+        ))),
+        TrustRoots::System,
+        PUBLISH,
     );
     let mut config = config(None);
     config.topic_arn = topology.topic_arn.clone();

@@ -2,6 +2,7 @@
 //! Every process and server it starts stops when its handle is dropped.
 
 pub mod aws;
+pub mod bench;
 pub mod cgroup;
 pub mod deployment;
 pub mod event_source;

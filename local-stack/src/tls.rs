@@ -6,6 +6,7 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use rustls_pki_types::pem::PemObject;
@@ -27,6 +28,7 @@ pub struct TlsFront {
     pub addr: SocketAddr,
     accept: JoinHandle<()>,
     connections: Arc<Mutex<Vec<JoinHandle<()>>>>,
+    accepted: Arc<AtomicUsize>,
 }
 
 impl TlsFront {
@@ -48,9 +50,11 @@ impl TlsFront {
         let addr = listener.local_addr()?;
         let backend = backend.to_string();
         let connections: Arc<Mutex<Vec<JoinHandle<()>>>> = Arc::default();
-        let tracked = connections.clone();
+        let accepted = Arc::new(AtomicUsize::new(0));
+        let (tracked, counted) = (connections.clone(), accepted.clone());
         let accept = tokio::spawn(async move {
             while let Ok((inbound, _)) = listener.accept().await {
+                counted.fetch_add(1, Ordering::SeqCst);
                 // as AWS's servers do, no Nagle delay for the records after the handshake
                 let _ = inbound.set_nodelay(true);
                 let (acceptor, backend) = (acceptor.clone(), backend.clone());
@@ -74,7 +78,13 @@ impl TlsFront {
             addr,
             accept,
             connections,
+            accepted,
         })
+    }
+
+    /// How many connections it has accepted so far.
+    pub fn accepted(&self) -> usize {
+        self.accepted.load(Ordering::SeqCst)
     }
 
     /// Closes every open connection, as a server does with idle ones: a client's pooled

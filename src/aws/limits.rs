@@ -4,8 +4,8 @@
 
 use std::time::Duration;
 
-use aws_sdk_sns::config::retry::RetryConfig;
-use aws_sdk_sns::config::timeout::TimeoutConfig;
+use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
 
 /// Attempts, per-attempt timeout and whole-operation timeout of one AWS call.
 #[derive(Debug, Clone, Copy)]
@@ -30,7 +30,7 @@ pub const STORE: CallLimits = CallLimits {
     operation_timeout: Duration::from_millis(1_000),
 };
 
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// The longest an announcement takes from its claim to its record, every call retried to
 /// its limit: the claim, the publish, the post to chat (`chat`, its budget; zero without

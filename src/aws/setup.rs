@@ -5,9 +5,9 @@
 //! instead scans hundreds of files at every cold start; it is used only when an endpoint
 //! override may point somewhere else.
 
-use aws_sdk_sns::config::SharedHttpClient;
 use aws_smithy_http_client::tls::rustls_provider::CryptoMode;
 use aws_smithy_http_client::tls::{Provider, TlsContext, TrustStore};
+use aws_smithy_runtime_api::client::http::SharedHttpClient;
 
 /// Amazon Root CA 1-4 and the Starfield roots that cross-sign them.
 pub const AMAZON_TRUST_SERVICES_PEM: &[u8] =
@@ -20,20 +20,25 @@ pub enum TrustRoots {
     System,
 }
 
-pub fn https_client(roots: TrustRoots) -> SharedHttpClient {
+/// The TLS settings of every HTTPS connection: rustls trusting `roots`.
+pub fn tls_context(roots: TrustRoots) -> TlsContext {
     let trust_store = match roots {
         TrustRoots::AmazonTrustServices => TrustStore::empty()
             .with_native_roots(false)
             .with_pem_certificate(AMAZON_TRUST_SERVICES_PEM),
         TrustRoots::System => TrustStore::empty().with_native_roots(true),
     };
-    let context = TlsContext::builder()
+    TlsContext::builder()
         .with_trust_store(trust_store)
         .build()
-        .expect("a trust store without server-name options always builds");
+        .expect("a trust store without server-name options always builds")
+}
+
+/// The SDK clients' HTTPS client.
+pub fn https_client(roots: TrustRoots) -> SharedHttpClient {
     aws_smithy_http_client::Builder::new()
         .tls_provider(Provider::Rustls(CryptoMode::Ring))
-        .tls_context(context)
+        .tls_context(tls_context(roots))
         .build_https()
 }
 

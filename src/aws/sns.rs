@@ -1,38 +1,52 @@
 //! The Amazon SNS adapter: one `Publish` per notification, with `MessageStructure=json`
-//! for the main topic's renderings.
-
-use aws_sdk_sns::Client;
-use aws_sdk_sns::error::{DisplayErrorContext, SdkError};
-use aws_sdk_sns::operation::publish::PublishError as SdkPublishError;
-use aws_sdk_sns::types::MessageAttributeValue;
+//! for the main topic's renderings, through the Query protocol (`crate::aws::query`).
 
 use crate::aws::limits;
-use crate::outbound::notification::{AttributeValue, Notification, Structure};
+use crate::aws::query::{CallError, Form, QueryClient, element};
+use crate::aws::setup::TrustRoots;
+use crate::outbound::notification::{Notification, Structure};
 use crate::ports::publish::{PublishError, Publisher};
 
-/// Applies the relay's retry and timeout budget for publishing to an SNS client configuration.
-pub fn with_delivery_limits(builder: aws_sdk_sns::config::Builder) -> aws_sdk_sns::config::Builder {
-    builder
-        .retry_config(limits::PUBLISH.retry_config())
-        .timeout_config(limits::PUBLISH.timeout_config())
-}
+const VERSION: &str = "2010-03-31";
 
 #[derive(Debug, Clone)]
 pub struct SnsPublisher {
-    client: Client,
+    client: QueryClient,
     topic_arn: String,
 }
 
 impl SnsPublisher {
-    pub fn new(client: Client, topic_arn: String) -> Self {
+    /// A publisher to `topic_arn` through `endpoint` (`https://sns.<region>.amazonaws.com`
+    /// unless overridden), with the relay's delivery limits.
+    pub fn new(client: QueryClient, topic_arn: String) -> Self {
         Self { client, topic_arn }
     }
 
-    /// A client from the shared AWS configuration (credentials, region, and endpoint
-    /// overrides such as `AWS_ENDPOINT_URL_SNS`), with the relay's delivery limits.
-    pub fn from_shared(shared: &aws_config::SdkConfig, topic_arn: String) -> Self {
-        let config = with_delivery_limits(aws_sdk_sns::config::Builder::from(shared)).build();
-        Self::new(Client::from_conf(config), topic_arn)
+    /// A client from the shared AWS configuration: its credentials and region, and the
+    /// endpoint overrides the SDK reads (`AWS_ENDPOINT_URL_SNS`, then `AWS_ENDPOINT_URL`).
+    pub fn from_shared(
+        shared: &aws_config::SdkConfig,
+        roots: TrustRoots,
+        topic_arn: String,
+    ) -> Self {
+        let region = shared
+            .region()
+            .map(|r| r.as_ref().to_owned())
+            .or_else(|| topic_arn.split(':').nth(3).map(str::to_owned))
+            .unwrap_or_default();
+        let endpoint = std::env::var("AWS_ENDPOINT_URL_SNS")
+            .ok()
+            .or_else(|| shared.endpoint_url().map(str::to_owned))
+            .unwrap_or_else(|| regional_endpoint(&region));
+        let client = QueryClient::new(
+            endpoint,
+            region,
+            "sns",
+            shared.credentials_provider(),
+            roots,
+            limits::PUBLISH,
+        );
+        Self::new(client, topic_arn)
     }
 
     /// A publisher to another topic through the same client (and its connections).
@@ -40,36 +54,57 @@ impl SnsPublisher {
         Self::new(self.client.clone(), topic_arn)
     }
 
-    /// Opens the connection to SNS and pays the client's first-use costs (endpoint
-    /// resolution, signing, the TLS handshake), with one read of the topic's attributes.
+    /// Opens the connection to SNS and pays the first call's costs (credentials, signing,
+    /// the TLS handshake), with one read of the topic's attributes.
     pub async fn warm_up(&self) -> Result<(), PublishError> {
+        let mut form = Form::new("GetTopicAttributes", VERSION);
+        form.param("TopicArn", &self.topic_arn);
         self.client
-            .get_topic_attributes()
-            .topic_arn(&self.topic_arn)
-            .send()
+            .call(&form)
             .await
             .map(|_| ())
-            .map_err(|e| PublishError::Unavailable(DisplayErrorContext(&e).to_string()))
+            .map_err(|e| PublishError::Unavailable(e.to_string()))
     }
+
+    /// What `Publish` is sent for `notification`.
+    pub fn form(&self, notification: &Notification) -> Form {
+        let mut form = Form::new("Publish", VERSION);
+        form.param("TopicArn", &self.topic_arn)
+            .param("Message", &notification.message);
+        if notification.structure == Structure::PerProtocol {
+            form.param("MessageStructure", "json")
+                .param("Subject", &notification.subject);
+        }
+        for (n, (name, value)) in notification.attributes.iter().enumerate() {
+            let entry = format!("MessageAttributes.entry.{}", n + 1);
+            form.param(&format!("{entry}.Name"), name)
+                .param(&format!("{entry}.Value.DataType"), value.data_type())
+                .param(&format!("{entry}.Value.StringValue"), value.text());
+        }
+        form
+    }
+}
+
+/// SNS's endpoint in `region`: `amazonaws.com.cn` in the China regions.
+pub fn regional_endpoint(region: &str) -> String {
+    let domain = if region.starts_with("cn-") {
+        "amazonaws.com.cn"
+    } else {
+        "amazonaws.com"
+    };
+    format!("https://sns.{region}.{domain}")
 }
 
 impl Publisher for SnsPublisher {
     async fn publish(&self, notification: &Notification) -> Result<String, PublishError> {
-        let mut request = self
+        let answer = self
             .client
-            .publish()
-            .topic_arn(&self.topic_arn)
-            .message(&notification.message);
-        if notification.structure == Structure::PerProtocol {
-            request = request
-                .message_structure("json")
-                .subject(&notification.subject);
-        }
-        for (name, value) in &notification.attributes {
-            request = request.message_attributes(*name, to_sdk(value)?);
-        }
-        let output = request.send().await.map_err(classify_error)?;
-        Ok(output.message_id.unwrap_or_default())
+            .call(&self.form(notification))
+            .await
+            .map_err(classify_error)?;
+        Ok(element(&answer, "MessageId")
+            .unwrap_or_default()
+            .into_owned())
     }
 }
 
@@ -77,29 +112,55 @@ impl Publisher for SnsPublisher {
 /// again cannot succeed. Everything else (throttling, SNS or KMS faults, a missing topic or
 /// permission that an operator may restore, the network) is worth Tencent's retry, and so
 /// is an `InvalidParameter` about the topic (SNS's answer to a topic of another region).
-fn classify_error<R>(error: SdkError<SdkPublishError, R>) -> PublishError
-where
-    R: std::fmt::Debug,
-{
+fn classify_error(error: CallError) -> PublishError {
     let refused = matches!(
         &error,
-        SdkError::ServiceError(e)
-            if (e.err().is_invalid_parameter_exception()
-                || e.err().is_invalid_parameter_value_exception())
-                && !e.err().to_string().contains("TopicArn")
+        CallError::Service { code, message, .. }
+            if (code == "InvalidParameter" || code == "InvalidParameterValue")
+                && !message.contains("TopicArn")
     );
-    let detail = DisplayErrorContext(&error).to_string();
     if refused {
-        PublishError::Refused(detail)
+        PublishError::Refused(error.to_string())
     } else {
-        PublishError::Unavailable(detail)
+        PublishError::Unavailable(error.to_string())
     }
 }
 
-fn to_sdk(value: &AttributeValue) -> Result<MessageAttributeValue, PublishError> {
-    MessageAttributeValue::builder()
-        .data_type(value.data_type())
-        .string_value(value.text())
-        .build()
-        .map_err(|e| PublishError::Refused(e.to_string()))
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn answered(status: u16, code: &str, message: &str) -> PublishError {
+        classify_error(CallError::Service {
+            status,
+            code: code.into(),
+            message: message.into(),
+        })
+    }
+
+    #[test]
+    fn only_an_invalid_message_is_refused() {
+        for code in ["InvalidParameter", "InvalidParameterValue"] {
+            let refused = answered(400, code, "Invalid parameter: Message too long");
+            assert!(
+                matches!(&refused, PublishError::Refused(m) if m.contains("Message too long")),
+                "{refused:?}"
+            );
+        }
+        for (status, code, message) in [
+            (400, "InvalidParameter", "Invalid parameter: TopicArn"),
+            (400, "Throttled", "Rate exceeded"),
+            (403, "AuthorizationError", "not authorized"),
+            (404, "NotFound", "Topic does not exist"),
+            (500, "InternalError", ""),
+        ] {
+            let answer = answered(status, code, message);
+            assert!(
+                matches!(answer, PublishError::Unavailable(_)),
+                "{code}: {answer:?}"
+            );
+        }
+        let unanswered = classify_error(CallError::Unanswered("connection refused".into()));
+        assert!(matches!(unanswered, PublishError::Unavailable(m) if m == "connection refused"));
+    }
 }

@@ -12,6 +12,18 @@ pub fn human_utc(unix_secs: u64) -> String {
     format!("{date} {time} UTC")
 }
 
+/// `20231228T024438Z` (ISO 8601's basic format, SigV4's `x-amz-date`).
+pub fn basic_utc(unix_secs: u64) -> String {
+    let (year, month, day) = civil_from_days((unix_secs / 86_400) as i64);
+    let secs = unix_secs % 86_400;
+    format!(
+        "{year:04}{month:02}{day:02}T{:02}{:02}{:02}Z",
+        secs / 3600,
+        secs / 60 % 60,
+        secs % 60
+    )
+}
+
 /// `02:44 UTC`.
 pub fn clock_utc(unix_secs: u64) -> String {
     let (_, time) = civil(unix_secs);
@@ -75,11 +87,14 @@ mod tests {
         assert_eq!(rfc3339(4_107_542_399), "2100-02-28T23:59:59Z");
         assert_eq!(human_utc(1_703_731_606), "2023-12-28 02:46:46 UTC");
         assert_eq!(clock_utc(1_703_731_606), "02:46 UTC");
+        assert_eq!(basic_utc(1_703_731_478), "20231228T024438Z");
+        assert_eq!(basic_utc(951_782_400), "20000229T000000Z");
     }
 
     #[test]
     fn absurd_times_do_not_panic() {
         assert!(rfc3339(u64::MAX).ends_with('Z'));
+        assert!(basic_utc(u64::MAX).ends_with('Z'));
     }
 
     #[test]
