@@ -25,8 +25,9 @@ use crate::aws::setup::{TrustRoots, tls_context};
 use crate::aws::sigv4::{Signer, Signing};
 use crate::outbound::timefmt::basic_utc;
 
-/// Error codes that mean "slow down": retried, as the SDK's standard retry strategy does.
-const THROTTLING: [&str; 8] = [
+/// Error codes that mean "slow down" or "try again": retried, as the SDK's standard retry
+/// strategy does (SNS's own `Throttled` and `KMSThrottling` too).
+const THROTTLING: [&str; 10] = [
     "Throttling",
     "ThrottlingException",
     "ThrottledException",
@@ -35,6 +36,8 @@ const THROTTLING: [&str; 8] = [
     "TooManyRequestsException",
     "RequestLimitExceeded",
     "KMSThrottling",
+    "RequestTimeout",
+    "RequestTimeoutException",
 ];
 
 /// A request's parameters, form-encoded as the Query protocol wants them.
@@ -138,14 +141,10 @@ impl QueryClient {
             .tls_provider(Provider::Rustls(CryptoMode::Ring))
             .tls_context(tls_context(roots))
             .build();
-        let authority = endpoint
-            .split_once("://")
-            .map_or(&endpoint[..], |(_, rest)| rest);
-        let host = authority.split('/').next().unwrap_or_default().to_owned();
         QueryClient {
             connector: Arc::new(connector),
             url: format!("{}/", endpoint.trim_end_matches('/')),
-            host,
+            host: host_of(&endpoint),
             signer: Arc::new(Signer::new(region, service)),
             credentials,
             limits,
@@ -204,10 +203,14 @@ impl QueryClient {
         if (200..300).contains(&status) {
             return Ok(body);
         }
+        let message = match element(&body, "Message") {
+            Some(message) => message.into_owned(),
+            None => body.chars().take(200).collect(),
+        };
         Err(CallError::Service {
             status,
             code: element(&body, "Code").unwrap_or_default().into_owned(),
-            message: element(&body, "Message").unwrap_or_default().into_owned(),
+            message,
         })
     }
 
@@ -243,17 +246,39 @@ impl QueryClient {
             .set_uri(self.url.as_str())
             .map_err(|e| unsigned(&e))?;
         let headers = request.headers_mut();
-        headers.insert("content-type", CONTENT_TYPE);
-        headers.insert("x-amz-date", signed.amz_date);
-        headers.insert("authorization", signed.authorization);
+        let mut set = |name: &'static str, value: String| {
+            headers
+                .try_insert(name, value)
+                .map(|_| ())
+                .map_err(|_| unsigned(&format!("{name} is not a header value")))
+        };
+        set("content-type", CONTENT_TYPE.to_owned())?;
+        set("x-amz-date", signed.amz_date)?;
+        set("authorization", signed.authorization)?;
         if let Some(token) = signing.session_token {
-            headers.insert("x-amz-security-token", token.to_owned());
+            set("x-amz-security-token", token.to_owned())?;
         }
         Ok(request)
     }
 }
 
 const CONTENT_TYPE: &str = "application/x-www-form-urlencoded; charset=utf-8";
+
+/// The `Host` header a request to `endpoint` (`scheme://host[:port]`) carries, as hyper
+/// sends it: without the scheme's default port.
+fn host_of(endpoint: &str) -> String {
+    let (scheme, rest) = endpoint.split_once("://").unwrap_or(("https", endpoint));
+    let authority = rest.split('/').next().unwrap_or_default();
+    let default_port = if scheme.eq_ignore_ascii_case("http") {
+        ":80"
+    } else {
+        ":443"
+    };
+    authority
+        .strip_suffix(default_port)
+        .unwrap_or(authority)
+        .to_owned()
+}
 
 /// The wait before attempt `attempt + 1`: 50 ms doubled per attempt, with jitter.
 fn backoff(attempt: u32) -> Duration {
@@ -340,6 +365,7 @@ mod tests {
             service(400, "Throttling"),
             service(400, "Throttled"),
             service(400, "KMSThrottling"),
+            service(400, "RequestTimeout"),
         ] {
             assert!(retried.is_retryable(), "{retried:?}");
         }
@@ -350,6 +376,26 @@ mod tests {
             service(404, "NotFound"),
         ] {
             assert!(!final_answer.is_retryable(), "{final_answer:?}");
+        }
+    }
+
+    #[test]
+    fn the_host_is_sent_and_signed_without_the_default_port() {
+        for (endpoint, host) in [
+            (
+                "https://sns.us-east-1.amazonaws.com",
+                "sns.us-east-1.amazonaws.com",
+            ),
+            (
+                "https://sns.us-east-1.amazonaws.com:443/",
+                "sns.us-east-1.amazonaws.com",
+            ),
+            ("https://127.0.0.1:8443", "127.0.0.1:8443"),
+            ("http://localhost:80", "localhost"),
+            ("http://127.0.0.1:5000/", "127.0.0.1:5000"),
+            ("http://localhost:443", "localhost:443"),
+        ] {
+            assert_eq!(host_of(endpoint), host, "{endpoint}");
         }
     }
 

@@ -25,7 +25,6 @@ pub struct Signing<'a> {
 }
 
 /// Signs requests for one service in one region.
-#[derive(Debug)]
 pub struct Signer {
     region: String,
     service: &'static str,
@@ -39,6 +38,15 @@ pub struct Signer {
 pub struct Signed {
     pub amz_date: String,
     pub authorization: String,
+}
+
+impl std::fmt::Debug for Signer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Signer")
+            .field("region", &self.region)
+            .field("service", &self.service)
+            .finish_non_exhaustive()
+    }
 }
 
 fn hmac(key: &[u8], data: &[u8]) -> [u8; 32] {

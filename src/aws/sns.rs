@@ -9,6 +9,16 @@ use crate::ports::publish::{PublishError, Publisher};
 
 const VERSION: &str = "2010-03-31";
 
+/// The codes SNS answers a `Publish` with when the message is invalid:
+/// `InvalidParameterException` and `InvalidParameterValueException`, whose code on the
+/// wire is `ParameterValueInvalid` (`InvalidParameterValue` kept for other SNS-speaking
+/// servers).
+const INVALID_MESSAGE: [&str; 3] = [
+    "InvalidParameter",
+    "ParameterValueInvalid",
+    "InvalidParameterValue",
+];
+
 #[derive(Debug, Clone)]
 pub struct SnsPublisher {
     client: QueryClient,
@@ -23,7 +33,8 @@ impl SnsPublisher {
     }
 
     /// A client from the shared AWS configuration: its credentials and region, and the
-    /// endpoint overrides the SDK reads (`AWS_ENDPOINT_URL_SNS`, then `AWS_ENDPOINT_URL`).
+    /// endpoint overrides the SDK reads (`AWS_ENDPOINT_URL_SNS`, then `AWS_ENDPOINT_URL`;
+    /// neither with `AWS_IGNORE_CONFIGURED_ENDPOINT_URLS=true`).
     pub fn from_shared(
         shared: &aws_config::SdkConfig,
         roots: TrustRoots,
@@ -34,8 +45,11 @@ impl SnsPublisher {
             .map(|r| r.as_ref().to_owned())
             .or_else(|| topic_arn.split(':').nth(3).map(str::to_owned))
             .unwrap_or_default();
+        let ignored = std::env::var("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS")
+            .is_ok_and(|v| v.trim().eq_ignore_ascii_case("true"));
         let endpoint = std::env::var("AWS_ENDPOINT_URL_SNS")
             .ok()
+            .filter(|_| !ignored)
             .or_else(|| shared.endpoint_url().map(str::to_owned))
             .unwrap_or_else(|| regional_endpoint(&region));
         let client = QueryClient::new(
@@ -108,7 +122,7 @@ impl Publisher for SnsPublisher {
     }
 }
 
-/// `InvalidParameter` and `InvalidParameterValue` are about the message itself: sending it
+/// `InvalidParameter` and `ParameterValueInvalid` are about the message itself: sending it
 /// again cannot succeed. Everything else (throttling, SNS or KMS faults, a missing topic or
 /// permission that an operator may restore, the network) is worth Tencent's retry, and so
 /// is an `InvalidParameter` about the topic (SNS's answer to a topic of another region).
@@ -116,8 +130,7 @@ fn classify_error(error: CallError) -> PublishError {
     let refused = matches!(
         &error,
         CallError::Service { code, message, .. }
-            if (code == "InvalidParameter" || code == "InvalidParameterValue")
-                && !message.contains("TopicArn")
+            if INVALID_MESSAGE.contains(&code.as_str()) && !message.contains("TopicArn")
     );
     if refused {
         PublishError::Refused(error.to_string())
@@ -140,7 +153,7 @@ mod tests {
 
     #[test]
     fn only_an_invalid_message_is_refused() {
-        for code in ["InvalidParameter", "InvalidParameterValue"] {
+        for code in INVALID_MESSAGE {
             let refused = answered(400, code, "Invalid parameter: Message too long");
             assert!(
                 matches!(&refused, PublishError::Refused(m) if m.contains("Message too long")),

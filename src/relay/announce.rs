@@ -10,7 +10,6 @@
 
 use std::time::Duration;
 
-use crate::handler::Rejection;
 use crate::inbound::callback::Callback;
 use crate::inbound::signature::{Authentic, Verifier};
 use crate::meaning::classify::Event;
@@ -19,6 +18,7 @@ use crate::ports::hold_queue::{Hold, HoldQueue};
 use crate::ports::idempotency::Claim;
 use crate::ports::publish::{PublishError, Publisher};
 use crate::ports::stream_log::{Mark, StreamKey, StreamLog};
+use crate::rejection::Rejection;
 use crate::relay::Teller;
 use crate::relay::report::Report;
 use crate::relay::windowed::Windowed;

@@ -2,12 +2,12 @@
 //! by its `event_id` before it is published, so that Tencent's retries of a published
 //! callback are acknowledged without publishing it again.
 
-use crate::handler::Rejection;
 use crate::inbound::callback::Callback;
 use crate::inbound::signature::{Authentic, Verifier};
 use crate::meaning::stream_state::Notice;
 use crate::ports::idempotency::{Claim, IN_FLIGHT_LEASE_SECS, IdempotencyStore};
 use crate::ports::publish::Publisher;
+use crate::rejection::Rejection;
 use crate::relay::report::Report;
 use crate::relay::{Mode, Teller, Told};
 

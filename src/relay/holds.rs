@@ -35,7 +35,7 @@ pub enum HoldError {
     )]
     NotVerified(#[from] InboundError),
     #[error(transparent)]
-    Rejected(#[from] crate::handler::Rejection),
+    Rejected(#[from] crate::rejection::Rejection),
     #[error("hold not parked again: {0}")]
     NotParked(String),
     #[error(transparent)]

@@ -15,7 +15,6 @@ use std::future::Future;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use crate::config::Config;
-use crate::handler::Rejection;
 use crate::inbound::callback::Callback;
 use crate::inbound::signature::{Authentic, Verifier};
 use crate::meaning::classify::Event;
@@ -23,6 +22,7 @@ use crate::meaning::stream_state::Notice;
 use crate::outbound::notification::Notification;
 use crate::outbound::telling::Telling;
 use crate::ports::publish::{PublishError, Publisher};
+use crate::rejection::Rejection;
 use holds::HoldError;
 use report::Report;
 pub use stateless::Stateless;

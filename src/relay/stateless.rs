@@ -1,10 +1,10 @@
 //! Without state: every verified callback is told as it is classified.
 
-use crate::handler::Rejection;
 use crate::inbound::callback::Callback;
 use crate::inbound::signature::{Authentic, Verifier};
 use crate::meaning::stream_state::Notice;
 use crate::ports::publish::Publisher;
+use crate::rejection::Rejection;
 use crate::relay::report::Report;
 use crate::relay::{Mode, Teller};
 

@@ -8,7 +8,6 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use crate::handler::Rejection;
 pub use crate::inbound::TENCENT_RETRY_SECS;
 use crate::inbound::callback::Callback;
 use crate::inbound::signature::{Authentic, Verifier};
@@ -19,6 +18,7 @@ use crate::meaning::stream_state::{
 use crate::ports::hold_queue::{Hold, HoldQueue, Message};
 use crate::ports::publish::Publisher;
 use crate::ports::stream_log::{Mark, StreamKey, StreamLog};
+use crate::rejection::Rejection;
 use crate::relay::announce::AnnounceError;
 use crate::relay::report::Report;
 use crate::relay::{Mode, Teller};
