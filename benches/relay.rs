@@ -122,6 +122,7 @@ fn steps(c: &mut Criterion) {
             SnsPublisher::from_shared(
                 &shared,
                 TrustRoots::AmazonTrustServices,
+                None,
                 "arn:aws:sns:us-east-1:123456789012:bench".into(),
             )
         })

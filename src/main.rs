@@ -24,8 +24,12 @@ async fn main() -> Result<(), Error> {
     let config =
         Config::from_env().inspect_err(|e| tracing::error!(error = %e, "invalid configuration"))?;
     let shared = load_aws_config(config.trust_roots).await;
-    let publisher =
-        SnsPublisher::from_shared(&shared, config.trust_roots, config.topic_arn.clone());
+    let publisher = SnsPublisher::from_shared(
+        &shared,
+        config.trust_roots,
+        config.sns_endpoint.as_deref(),
+        config.topic_arn.clone(),
+    );
     let chat = config.chat.clone().map(|chat| Chat {
         publisher: publisher.for_topic(chat.topic_arn),
         events: chat.events,

@@ -4,7 +4,7 @@
 //!
 //! The SDK's generated client did the same with an orchestrator, interceptors, endpoint
 //! rules and a second copy of the message in its serializer on every call: most of a warm
-//! callback's CPU (BENCHMARKS.md, "Where a warm callback's CPU goes").
+//! callback's CPU (BENCHMARKS.md, "Where a warm callback's CPU went, and what was cut").
 
 use std::borrow::Cow;
 use std::sync::Arc;

@@ -17,7 +17,6 @@ use sha2::{Digest, Sha256};
 type HmacSha256 = Hmac<Sha256>;
 
 /// The credentials a request is signed with.
-#[derive(Clone, PartialEq, Eq)]
 pub struct Signing<'a> {
     pub access_key_id: &'a str,
     pub secret_access_key: &'a str,

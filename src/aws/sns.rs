@@ -26,18 +26,17 @@ pub struct SnsPublisher {
 }
 
 impl SnsPublisher {
-    /// A publisher to `topic_arn` through `endpoint` (`https://sns.<region>.amazonaws.com`
-    /// unless overridden), with the relay's delivery limits.
     pub fn new(client: QueryClient, topic_arn: String) -> Self {
         Self { client, topic_arn }
     }
 
-    /// A client from the shared AWS configuration: its credentials and region, and the
-    /// endpoint overrides the SDK reads (`AWS_ENDPOINT_URL_SNS`, then `AWS_ENDPOINT_URL`;
-    /// neither with `AWS_IGNORE_CONFIGURED_ENDPOINT_URLS=true`).
+    /// A client with the shared AWS configuration's credentials and region, through
+    /// `endpoint` (the configuration's override; SNS's regional endpoint without one), with
+    /// the relay's delivery limits.
     pub fn from_shared(
         shared: &aws_config::SdkConfig,
         roots: TrustRoots,
+        endpoint: Option<&str>,
         topic_arn: String,
     ) -> Self {
         let region = shared
@@ -45,13 +44,7 @@ impl SnsPublisher {
             .map(|r| r.as_ref().to_owned())
             .or_else(|| topic_arn.split(':').nth(3).map(str::to_owned))
             .unwrap_or_default();
-        let ignored = std::env::var("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS")
-            .is_ok_and(|v| v.trim().eq_ignore_ascii_case("true"));
-        let endpoint = std::env::var("AWS_ENDPOINT_URL_SNS")
-            .ok()
-            .filter(|_| !ignored)
-            .or_else(|| shared.endpoint_url().map(str::to_owned))
-            .unwrap_or_else(|| regional_endpoint(&region));
+        let endpoint = endpoint.map_or_else(|| regional_endpoint(&region), str::to_owned);
         let client = QueryClient::new(
             endpoint,
             region,

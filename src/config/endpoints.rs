@@ -36,10 +36,18 @@ pub(super) fn trust_roots(
     }
 }
 
-/// The overrides the SNS client reads are `http://` or `https://` and a host, with an
-/// optional port and nothing after it: the client signs its requests for the path `/`.
-pub(super) fn check_overrides(lookup: &impl Fn(&str) -> Option<String>) -> Result<(), ConfigError> {
-    for variable in &ENDPOINT_OVERRIDES[..2] {
+/// The overrides the SNS client reads, the service's own first (as the SDK reads them).
+const SNS_OVERRIDES: [&str; 2] = ["AWS_ENDPOINT_URL_SNS", "AWS_ENDPOINT_URL"];
+
+/// The SNS client's endpoint override: `AWS_ENDPOINT_URL_SNS`, else `AWS_ENDPOINT_URL`,
+/// neither with `AWS_IGNORE_CONFIGURED_ENDPOINT_URLS=true`. Each that is set must be
+/// `http://` or `https://` and a host, with an optional port and nothing after it: the
+/// client signs its requests for the path `/`.
+pub(super) fn sns_endpoint(
+    lookup: &impl Fn(&str) -> Option<String>,
+) -> Result<Option<String>, ConfigError> {
+    let mut endpoint = None;
+    for variable in SNS_OVERRIDES {
         let Some(value) = lookup(variable) else {
             continue;
         };
@@ -59,6 +67,9 @@ pub(super) fn check_overrides(lookup: &impl Fn(&str) -> Option<String>) -> Resul
                 ),
             });
         }
+        endpoint = endpoint.or_else(|| Some(value.to_string()));
     }
-    Ok(())
+    let ignored = lookup("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS")
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("true"));
+    Ok(endpoint.filter(|_| !ignored))
 }

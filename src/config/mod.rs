@@ -27,7 +27,7 @@ pub use state::{
 };
 
 use callbacks::parse_keys;
-use endpoints::{check_overrides, trust_roots};
+use endpoints::{sns_endpoint, trust_roots};
 use notifications::{chat, events, metrics_namespace, topic};
 use state::state;
 use values::{required, whole_number};
@@ -54,6 +54,9 @@ pub struct Config {
     pub state: State,
     /// Amazon's roots for AWS endpoints; the system's when an endpoint is overridden.
     pub trust_roots: TrustRoots,
+    /// The SNS client's endpoint override, when one applies (`None`: SNS's regional
+    /// endpoint).
+    pub sns_endpoint: Option<String>,
     /// The chat topic (Amazon Q Developer in chat applications) and what is posted there.
     pub chat: Option<Chat>,
     pub metrics_namespace: String,
@@ -77,6 +80,7 @@ impl fmt::Debug for Config {
             .field("max_validity_secs", &self.max_validity_secs)
             .field("state", &self.state)
             .field("trust_roots", &self.trust_roots)
+            .field("sns_endpoint", &self.sns_endpoint)
             .field("chat", &self.chat)
             .field("metrics_namespace", &self.metrics_namespace)
             .field("hold_max_receives", &self.hold_max_receives)
@@ -116,7 +120,7 @@ impl Config {
                 problem: problem.to_string(),
             });
         }
-        check_overrides(&lookup)?;
+        let sns_endpoint = sns_endpoint(&lookup)?;
         let trust_roots = trust_roots(&lookup, &topic_arn)?;
         Ok(Config {
             topic_arn,
@@ -136,6 +140,7 @@ impl Config {
             )?,
             state: state(&lookup)?,
             trust_roots,
+            sns_endpoint,
             chat: chat(&lookup)?,
             metrics_namespace: metrics_namespace(&lookup)?,
             hold_max_receives: whole_number(

@@ -151,6 +151,43 @@ fn an_endpoint_override_is_a_scheme_and_a_host_and_nothing_after() {
 }
 
 #[test]
+fn the_sns_endpoint_is_its_own_override_then_the_global_one_unless_ignored() {
+    let sns_endpoint = |vars: &[(&str, &str)]| {
+        let mut all = vec![("SNS_TOPIC_ARN", ARN), ("CALLBACK_KEYS", "k1")];
+        all.extend_from_slice(vars);
+        load(&all).unwrap().sns_endpoint
+    };
+    let (own, global) = ("https://sns.internal:8443", "http://127.0.0.1:4566/");
+    assert_eq!(sns_endpoint(&[]), None);
+    assert_eq!(
+        sns_endpoint(&[("AWS_ENDPOINT_URL", global)]).as_deref(),
+        Some(global)
+    );
+    assert_eq!(
+        sns_endpoint(&[("AWS_ENDPOINT_URL", global), ("AWS_ENDPOINT_URL_SNS", own)]).as_deref(),
+        Some(own)
+    );
+    assert_eq!(sns_endpoint(&[("AWS_ENDPOINT_URL_DYNAMODB", global)]), None);
+    for ignored in ["true", " TRUE "] {
+        assert_eq!(
+            sns_endpoint(&[
+                ("AWS_ENDPOINT_URL_SNS", own),
+                ("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", ignored),
+            ]),
+            None
+        );
+    }
+    assert_eq!(
+        sns_endpoint(&[
+            ("AWS_ENDPOINT_URL_SNS", own),
+            ("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "false"),
+        ])
+        .as_deref(),
+        Some(own)
+    );
+}
+
+#[test]
 fn an_endpoint_override_trusts_the_system_roots() {
     for variable in ENDPOINT_OVERRIDES {
         let config = load(&[
