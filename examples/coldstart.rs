@@ -71,16 +71,12 @@ async fn measure(
             .init_cpu
             .push(Duration::from_nanos(cgroup::process_cpu_ns(pid)));
         share.enter(pid)?;
-        let (before, throttled) = (share.usage_ns()?, share.throttled()?);
         let stream = format!("{name}-{round}");
-        figures
-            .first_wall
-            .push(post(&function, &callback(START, &stream, "s1", json!({}))).await?);
-        tokio::time::sleep(Duration::from_millis(50)).await;
-        figures
-            .first_cpu
-            .push(Duration::from_nanos(share.usage_ns()? - before));
-        figures.first_throttled.push(share.throttled()? - throttled);
+        let first = callback(START, &stream, "s1", json!({}));
+        let (wall, cpu, throttled) = bench::counted(share, post(&function, &first)).await?;
+        figures.first_wall.push(wall);
+        figures.first_cpu.push(cpu);
+        figures.first_throttled.push(throttled);
         if round == 0 {
             for n in 0..WARM_INVOCATIONS {
                 let sequence = format!("w{n}");

@@ -53,24 +53,19 @@ async fn round(
     share.enter(function.pid().ok_or("no pid")?)?;
     let stream = format!("{name}-{n}");
     let start = |sequence: &str| bench::callback(sign, START, &stream, sequence, json!({}));
-    let before = share.usage_ns()?;
-    post(&function, &start("first")).await?;
-    tokio::time::sleep(Duration::from_millis(50)).await;
-    let first_cpu = Duration::from_nanos(share.usage_ns()? - before);
-    let (cpu, throttled, connections, requests) = (
-        share.usage_ns()?,
-        share.throttled()?,
-        endpoints.connections(),
-        endpoints.requests(),
-    );
-    let mut walls = Vec::with_capacity(warm);
-    for k in 0..warm {
-        walls.push(post(&function, &start(&format!("w{k}"))).await?);
-    }
-    tokio::time::sleep(Duration::from_millis(50)).await;
+    let (_, first_cpu, _) = bench::counted(share, post(&function, &start("first"))).await?;
+    let (connections, requests) = (endpoints.connections(), endpoints.requests());
+    let (walls, cpu, throttled) = bench::counted(share, async {
+        let mut walls = Vec::with_capacity(warm);
+        for k in 0..warm {
+            walls.push(post(&function, &start(&format!("w{k}"))).await?);
+        }
+        Ok(walls)
+    })
+    .await?;
     Ok(Round {
-        cpu_per_warm: Duration::from_nanos((share.usage_ns()? - cpu) / warm as u64),
-        throttled_per_warm: (share.throttled()? - throttled) as f64 / warm as f64,
+        cpu_per_warm: cpu / warm as u32,
+        throttled_per_warm: throttled as f64 / warm as f64,
         warm_p50: median(&walls),
         connections: endpoints.connections() - connections,
         requests: std::array::from_fn(|i| endpoints.requests()[i] - requests[i]),

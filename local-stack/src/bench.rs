@@ -9,6 +9,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use serde_json::{Value, json};
 
 use crate::aws::{self, create_hold_queue, create_state_table};
+use crate::cgroup::CpuShare;
 use crate::faults::FaultInjector;
 use crate::function_host::FunctionHost;
 use crate::moto::{self, Moto};
@@ -189,4 +190,21 @@ pub fn median(values: &[Duration]) -> Duration {
 
 pub fn ms(d: Duration) -> String {
     format!("{:.2}", d.as_secs_f64() * 1000.0)
+}
+
+/// What `share` counted while `work` ran and for 50 ms after (the function writes its log
+/// lines after answering): `work`'s output, the CPU time, and the periods it was throttled
+/// in.
+pub async fn counted<T>(
+    share: &CpuShare,
+    work: impl Future<Output = Result<T, BoxError>>,
+) -> Result<(T, Duration, u64), BoxError> {
+    let (cpu, throttled) = (share.usage_ns()?, share.throttled()?);
+    let output = work.await?;
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    Ok((
+        output,
+        Duration::from_nanos(share.usage_ns()? - cpu),
+        share.throttled()? - throttled,
+    ))
 }
